@@ -1,0 +1,187 @@
+//! Borrowed reads of JSON text: the members of an object, the elements of an
+//! array, the text of a string, without building a tree.
+//!
+//! Every value handed out is a `&RawValue` slice of the admitted text itself,
+//! so [`crate::splice`] can later edit the text at exactly that place and
+//! every byte the policy does not touch survives as the API server sent it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The JSON type of a raw value, read from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Type {
+    pub fn of(raw: &RawValue) -> Self {
+        match raw.get().as_bytes().first() {
+            Some(b'{') => Self::Object,
+            Some(b'[') => Self::Array,
+            Some(b'"') => Self::String,
+            Some(b't' | b'f') => Self::Bool,
+            Some(b'n') => Self::Null,
+            _ => Self::Number,
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Null => "null",
+            Self::Bool => "a boolean",
+            Self::Number => "a number",
+            Self::String => "a string",
+            Self::Array => "an array",
+            Self::Object => "an object",
+        })
+    }
+}
+
+/// The members named in `keys` of the object `raw`, in one pass over it.
+///
+/// A key named twice in the text is an error rather than a silent choice:
+/// the API server never sends one, and guessing which copy it would keep is
+/// how a policy and the server end up disagreeing.
+pub fn members<'a, const N: usize>(
+    raw: &'a RawValue,
+    keys: [&str; N],
+) -> Result<[Option<&'a RawValue>; N], serde_json::Error> {
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    reader.deserialize_map(Pick { keys })
+}
+
+/// The elements of the array `raw`.
+pub fn elements(raw: &RawValue) -> Result<Vec<&RawValue>, serde_json::Error> {
+    serde_json::from_str(raw.get())
+}
+
+/// The text of the JSON string `raw`, borrowed unless it has escapes to decode.
+pub fn text(raw: &RawValue) -> Result<Cow<'_, str>, serde_json::Error> {
+    let literal = raw.get();
+    match literal.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Ok(Cow::Borrowed(inner)),
+        _ => serde_json::from_str::<String>(literal).map(Cow::Owned),
+    }
+}
+
+/// An error's message without serde's position: positions count from the
+/// start of the slice being read, not of anything the user sent.
+pub fn message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    text.strip_suffix(&position).map_or(text.clone(), str::to_owned)
+}
+
+struct Pick<'k, const N: usize> {
+    keys: [&'k str; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for Pick<'_, N> {
+    type Value = [Option<&'de RawValue>; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = [None; N];
+        while let Some(slot) = map.next_key_seed(KeySlot(&self.keys))? {
+            match slot {
+                Some(i) if found[i].is_some() => {
+                    return Err(de::Error::custom(format_args!("duplicate key {:?}", self.keys[i])));
+                }
+                Some(i) => found[i] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Reads an object key as the index of the wanted key it equals, if any,
+/// without allocating for the keys nobody asked for.
+struct KeySlot<'k>(&'k [&'k str]);
+
+impl<'de> DeserializeSeed<'de> for KeySlot<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySlot<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|wanted| *wanted == key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> &RawValue {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn members_are_borrowed_slices_of_the_text() {
+        let object = raw(r#"{"a": [1, {"x":2}], "skip": {"deep": [true]}, "b" : "s"}"#);
+        let [a, b, missing] = members(object, ["a", "b", "c"]).unwrap();
+        assert_eq!(a.map(RawValue::get), Some(r#"[1, {"x":2}]"#));
+        assert_eq!(b.map(RawValue::get), Some(r#""s""#));
+        assert!(missing.is_none());
+    }
+
+    #[test]
+    fn escaped_keys_are_decoded_before_comparison() {
+        let object = raw(r#"{"im\u0061ge": "x"}"#);
+        assert_eq!(members(object, ["image"]).unwrap()[0].map(RawValue::get), Some(r#""x""#));
+    }
+
+    #[test]
+    fn a_wanted_key_twice_is_an_error() {
+        let error = members(raw(r#"{"spec": {}, "spec": {}}"#), ["spec"]).unwrap_err();
+        assert_eq!(message(&error), "duplicate key \"spec\"");
+    }
+
+    #[test]
+    fn an_unwanted_key_twice_is_ignored() {
+        assert!(members(raw(r#"{"x": 1, "x": 2}"#), ["spec"]).is_ok());
+    }
+
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        assert!(matches!(text(raw(r#""nginx:1.27""#)).unwrap(), Cow::Borrowed("nginx:1.27")));
+        assert_eq!(text(raw(r#""ngi\u006ex""#)).unwrap(), "nginx");
+        assert_eq!(text(raw(r#""a\"b""#)).unwrap(), "a\"b");
+    }
+
+    #[test]
+    fn types_come_from_the_first_byte() {
+        let cases = [("{}", Type::Object), ("[]", Type::Array), ("\"\"", Type::String), ("true", Type::Bool),
+            ("null", Type::Null), ("-1.5", Type::Number)];
+        for (text, expected) in cases {
+            assert_eq!(Type::of(raw(text)), expected, "{text}");
+        }
+    }
+}

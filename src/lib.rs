@@ -1,0 +1,38 @@
+//! image-redirect-policy: a Kubewarden policy that rewrites the images of
+//! workloads so they are pulled from a mirror or a local registry.
+//!
+//! This file only wires the waPC operations to the modules; the policy
+//! itself is pure and host-independent (see [`admission::admit`]).
+//!
+//! Data flows one way: [`admission`] reads the request → [`workload`] finds
+//! the images in the admitted JSON text → [`rules`] decides each image →
+//! [`reference`] formats the result → [`response`] splices it back and
+//! answers.
+
+pub mod admission;
+pub mod glob;
+pub mod json;
+pub mod reference;
+pub mod response;
+pub mod rules;
+pub mod settings;
+pub mod splice;
+pub mod workload;
+
+use kubewarden_policy_sdk::protocol_version_guest;
+use wapc_guest::{register_function, CallResult};
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    Ok(admission::validate(payload))
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(admission::validate_settings(payload))
+}

@@ -1,0 +1,414 @@
+//! Container image references: parse, normalise, format.
+//!
+//! The grammar is the one kubelet and containerd apply (the distribution
+//! reference grammar):
+//!
+//! ```text
+//! reference  := name [ ":" tag ] [ "@" digest ]
+//! name       := [ registry "/" ] path
+//! registry   := host [ ":" port ]          host: DNS name, IPv4, or "[" IPv6 "]"
+//! path       := component ( "/" component )*
+//! component  := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+//! tag        := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
+//! digest     := algorithm ":" hex
+//! ```
+//!
+//! Normalisation follows Docker's rules: a first component is a registry only
+//! when it contains `.` or `:`, is `localhost`, or has an upper-case letter;
+//! everything else lives on Docker Hub (`docker.io`), and a one-component
+//! Docker Hub path lives under `library/`. `index.docker.io` is Docker Hub.
+//!
+//! This module knows nothing of Kubernetes or of the policy's settings.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Docker Hub, as a normalised registry name.
+pub const DOCKER_HUB: &str = "docker.io";
+/// The name Docker Hub also answers to; normalised to [`DOCKER_HUB`].
+const DOCKER_HUB_LEGACY: &str = "index.docker.io";
+/// The namespace of Docker Hub's official images.
+const OFFICIAL: &str = "library/";
+/// Longest normalised name (registry and path) the grammar accepts.
+pub const NAME_MAX: usize = 255;
+/// Longest tag the grammar accepts.
+pub const TAG_MAX: usize = 128;
+
+/// Why a string is not an image reference (or not a registry path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceError {
+    Empty,
+    Uppercase,
+    Registry,
+    /// The first segment of a registry path would be read as a Docker Hub namespace.
+    NotARegistry,
+    Port,
+    Path,
+    Tag,
+    TagTooLong,
+    Digest,
+    DigestAlgorithm,
+    NameTooLong,
+    /// Only in registry paths, which name a place rather than an image.
+    TagNotAllowed,
+    DigestNotAllowed,
+}
+
+impl fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "it is empty",
+            Self::Uppercase => "uppercase letters are not allowed",
+            Self::Registry => "the registry is not a valid host name or address",
+            Self::NotARegistry => {
+                "the first segment does not read as a registry (it needs a \".\", a \":port\" or to be \"localhost\")"
+            }
+            Self::Port => "the registry port is not a number",
+            Self::Path => "the repository path has an invalid character or separator",
+            Self::Tag => "the tag has an invalid character",
+            Self::TagTooLong => "the tag is longer than 128 characters",
+            Self::Digest => "the digest is malformed",
+            Self::DigestAlgorithm => "the digest algorithm is not sha256, sha384 or sha512",
+            Self::NameTooLong => "the repository name is longer than 255 characters",
+            Self::TagNotAllowed => "a tag is not allowed",
+            Self::DigestNotAllowed => "a digest is not allowed",
+        })
+    }
+}
+
+impl std::error::Error for ReferenceError {}
+
+/// A parsed, normalised image reference.
+///
+/// The name is held normalised (`docker.io/library/nginx`); the tag and digest
+/// exactly as written. Formatting never adds `:latest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference<'a> {
+    name: Cow<'a, str>,
+    registry_len: usize,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+}
+
+impl<'a> Reference<'a> {
+    /// Parses and normalises `text`; borrows from it unless normalisation has
+    /// to add a registry or `library/`.
+    pub fn parse(text: &'a str) -> Result<Self, ReferenceError> {
+        if text.is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        let (rest, digest) = match text.split_once('@') {
+            Some((rest, digest)) => (rest, Some(check_digest(digest)?)),
+            None => (text, None),
+        };
+        let (written, tag) = split_tag(rest);
+        if let Some(tag) = tag {
+            check_tag(tag)?;
+        }
+        let (registry, path) = split_registry(written);
+        check_registry(registry)?;
+        check_path(path)?;
+        let name = normalise(registry, path, written);
+        if name.len() > NAME_MAX {
+            return Err(ReferenceError::NameTooLong);
+        }
+        let registry_len = if registry.is_empty() || registry == DOCKER_HUB_LEGACY {
+            DOCKER_HUB.len()
+        } else {
+            registry.len()
+        };
+        Ok(Self { name, registry_len, tag, digest })
+    }
+
+    /// The normalised name: registry and repository path.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The registry host, with its port if it has one.
+    pub fn registry(&self) -> &str {
+        &self.name[..self.registry_len]
+    }
+
+    /// The repository path within the registry.
+    pub fn path(&self) -> &str {
+        &self.name[self.registry_len + 1..]
+    }
+
+    pub fn tag(&self) -> Option<&'a str> {
+        self.tag
+    }
+
+    pub fn digest(&self) -> Option<&'a str> {
+        self.digest
+    }
+
+    /// The same tag and digest under another name; `name` is not checked here,
+    /// callers parse the formatted result when they need a guarantee.
+    pub fn with_name(&self, name: String) -> String {
+        let mut out = name;
+        if let Some(tag) = self.tag {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = self.digest {
+            out.push('@');
+            out.push_str(digest);
+        }
+        out
+    }
+}
+
+/// The normalised form: `docker.io/library/nginx:1.27`.
+impl fmt::Display for Reference<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(tag) = self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A registry, optionally followed by path segments, with no tag or digest:
+/// where a mapping matches, or where it sends images.
+///
+/// Stricter than a reference's name: all lower-case, and the first segment
+/// must read as a registry (a `.`, a `:port`, or `localhost`). Otherwise an
+/// image written under it would be read back as a Docker Hub repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryPath {
+    text: String,
+    registry_len: usize,
+}
+
+impl RegistryPath {
+    pub fn parse(text: &str) -> Result<Self, ReferenceError> {
+        if text.is_empty() {
+            return Err(ReferenceError::Empty);
+        }
+        if text.contains('@') {
+            return Err(ReferenceError::DigestNotAllowed);
+        }
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(ReferenceError::Uppercase);
+        }
+        let (registry, path) = match text.split_once('/') {
+            Some((registry, path)) => (registry, Some(path)),
+            None => (text, None),
+        };
+        let port = registry.rsplit_once(':').map(|(_, port)| port);
+        let tagged = port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) && !p.ends_with(']'));
+        if tagged || path.is_some_and(|p| p.contains(':')) {
+            return Err(ReferenceError::TagNotAllowed);
+        }
+        check_registry(registry)?;
+        if !reads_as_registry(registry) {
+            return Err(ReferenceError::NotARegistry);
+        }
+        if let Some(path) = path {
+            check_path(path)?;
+        }
+        let path = path.unwrap_or("");
+        let registry = if registry == DOCKER_HUB_LEGACY { DOCKER_HUB } else { registry };
+        let text = if path.is_empty() { registry.to_owned() } else { format!("{registry}/{path}") };
+        if text.len() > NAME_MAX {
+            return Err(ReferenceError::NameTooLong);
+        }
+        Ok(Self { registry_len: registry.len(), text })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the registry carries a port or is an IPv6 address: such a
+    /// registry cannot appear as a path segment under another registry.
+    pub fn has_port(&self) -> bool {
+        self.text[..self.registry_len].contains(':')
+    }
+}
+
+impl fmt::Display for RegistryPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Whether `name` equals `path` or lies below it, on whole segments:
+/// `docker.io/library/nginx` is under `docker.io/library`, not under `docker.io/lib`.
+pub fn is_under(name: &str, path: &str) -> bool {
+    name.strip_prefix(path).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// `name` itself, then each shorter prefix ending on a segment boundary:
+/// the candidates a longest-prefix lookup tries, longest first.
+pub fn segment_prefixes(name: &str) -> impl Iterator<Item = &str> {
+    let mut next = Some(name);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.rfind('/').map(|cut| &current[..cut]);
+        Some(current)
+    })
+}
+
+/// Splits `name[:tag]`: the tag follows the last `:` after the last `/`.
+fn split_tag(text: &str) -> (&str, Option<&str>) {
+    let last_segment = text.rfind('/').map_or(0, |slash| slash + 1);
+    match text[last_segment..].rfind(':') {
+        Some(colon) => {
+            let colon = last_segment + colon;
+            (&text[..colon], Some(&text[colon + 1..]))
+        }
+        None => (text, None),
+    }
+}
+
+/// Splits off the registry, by Docker's rule; an empty registry means Docker Hub.
+fn split_registry(name: &str) -> (&str, &str) {
+    match name.split_once('/') {
+        Some((first, rest)) if reads_as_registry(first) || has_upper(first) => (first, rest),
+        _ => ("", name),
+    }
+}
+
+fn reads_as_registry(first: &str) -> bool {
+    first.contains(['.', ':']) || first == "localhost"
+}
+
+fn has_upper(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+fn normalise<'a>(registry: &str, path: &str, written: &'a str) -> Cow<'a, str> {
+    let hub = registry.is_empty() || registry == DOCKER_HUB || registry == DOCKER_HUB_LEGACY;
+    match (hub, path.contains('/')) {
+        (false, _) => Cow::Borrowed(written),
+        (true, false) => Cow::Owned(format!("{DOCKER_HUB}/{OFFICIAL}{path}")),
+        (true, true) if registry == DOCKER_HUB => Cow::Borrowed(written),
+        (true, true) => Cow::Owned(format!("{DOCKER_HUB}/{path}")),
+    }
+}
+
+/// `host[:port]`, or nothing (Docker Hub implied).
+fn check_registry(registry: &str) -> Result<(), ReferenceError> {
+    if registry.is_empty() {
+        return Ok(());
+    }
+    let (host, port) = match registry.strip_prefix('[') {
+        Some(v6) => {
+            let (address, after) = v6.split_once(']').ok_or(ReferenceError::Registry)?;
+            let ok = !address.is_empty() && address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
+            if !ok {
+                return Err(ReferenceError::Registry);
+            }
+            match after {
+                "" => return Ok(()),
+                _ => ("", after.strip_prefix(':').ok_or(ReferenceError::Registry)?),
+            }
+        }
+        None => match registry.split_once(':') {
+            Some((host, port)) => (host, port),
+            None => (registry, ""),
+        },
+    };
+    let bracketed = registry.starts_with('[');
+    if !bracketed && !host.split('.').all(is_domain_component) {
+        return Err(ReferenceError::Registry);
+    }
+    if registry.contains(':') && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ReferenceError::Port);
+    }
+    Ok(())
+}
+
+/// `[A-Za-z0-9]`, or `[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]`.
+fn is_domain_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+fn check_path(path: &str) -> Result<(), ReferenceError> {
+    if has_upper(path) {
+        return Err(ReferenceError::Uppercase);
+    }
+    if path.split('/').all(is_path_component) {
+        Ok(())
+    } else {
+        Err(ReferenceError::Path)
+    }
+}
+
+/// Lower-case alphanumeric runs joined by `.`, `_`, `__` or any run of `-`.
+fn is_path_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !bytes.first().is_some_and(alnum) || !bytes.last().is_some_and(alnum) {
+        return false;
+    }
+    let mut separator: &[u8] = &[];
+    for (i, b) in bytes.iter().enumerate() {
+        if alnum(b) {
+            if !is_separator(separator) {
+                return false;
+            }
+            separator = &[];
+        } else if matches!(b, b'.' | b'_' | b'-') {
+            let start = i - separator.len();
+            separator = &bytes[start..=i];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// `.`, `_`, `__` or a run of `-` (the empty run joins nothing and passes).
+fn is_separator(run: &[u8]) -> bool {
+    matches!(run, [b'.'] | [b'_'] | [b'_', b'_']) || run.iter().all(|b| *b == b'-')
+}
+
+fn check_tag(tag: &str) -> Result<(), ReferenceError> {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let bytes = tag.as_bytes();
+    if !bytes.first().is_some_and(word) || !bytes.iter().all(|b| word(b) || matches!(b, b'.' | b'-')) {
+        return Err(ReferenceError::Tag);
+    }
+    if tag.len() > TAG_MAX {
+        return Err(ReferenceError::TagTooLong);
+    }
+    Ok(())
+}
+
+/// `algorithm:hex`, where the algorithm is one the runtimes verify and the hex
+/// has that algorithm's exact length, in lower case.
+fn check_digest(digest: &str) -> Result<&str, ReferenceError> {
+    let (algorithm, hex) = digest.split_once(':').ok_or(ReferenceError::Digest)?;
+    let well_formed = hex.len() >= 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && !algorithm.is_empty()
+        && algorithm.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'_' | b'-'));
+    if !well_formed {
+        return Err(ReferenceError::Digest);
+    }
+    let expected = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return Err(ReferenceError::DigestAlgorithm),
+    };
+    if hex.len() != expected || hex.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(ReferenceError::Digest);
+    }
+    Ok(digest)
+}

@@ -1,0 +1,179 @@
+//! What goes back to the host: the mutated object (as edits to the admitted
+//! text), the originals annotation, added pull secrets, and warnings.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
+use crate::json::Type;
+use crate::splice::{quote, Splice};
+use crate::workload::{Container, Pod, ORIGINALS_ANNOTATION};
+
+/// At most this many warning lines reach the user, then one line counting the rest.
+pub const WARNINGS_MAX: usize = 20;
+/// Images longer than this are cut in warnings: a warning is read by a person.
+const IMAGE_IN_WARNING_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    /// Accept the object as given here (JSON text).
+    Mutate(String),
+    Reject(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn accept() -> Self {
+        Self { verdict: Verdict::Accept, warnings: Vec::new() }
+    }
+
+    pub fn reject(message: impl Into<String>) -> Self {
+        Self { verdict: Verdict::Reject(message.into()), warnings: Vec::new() }
+    }
+
+    /// The waPC `validate` response.
+    ///
+    /// Written by hand rather than through the SDK's response type: the
+    /// mutated object is already JSON text, and parsing it into a tree only
+    /// to print it again would cost more than the whole policy.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = String::from("{\"accepted\":");
+        match &self.verdict {
+            Verdict::Accept => out.push_str("true"),
+            Verdict::Mutate(object) => {
+                out.push_str("true,\"mutated_object\":");
+                out.push_str(object);
+            }
+            Verdict::Reject(message) => {
+                out.push_str("false,\"message\":");
+                out.push_str(&quote(message));
+            }
+        }
+        if !self.warnings.is_empty() {
+            out.push_str(",\"warnings\":");
+            out.push_str(&serde_json::Value::from(capped(&self.warnings)).to_string());
+        }
+        out.push('}');
+        out.into_bytes()
+    }
+}
+
+fn capped(warnings: &[String]) -> Vec<String> {
+    let mut shown: Vec<String> = warnings.iter().take(WARNINGS_MAX).cloned().collect();
+    if warnings.len() > WARNINGS_MAX {
+        shown.push(format!("{} more warnings not shown", warnings.len() - WARNINGS_MAX));
+    }
+    shown
+}
+
+/// An image as it may appear in a warning: quoted when it is not a
+/// reference, cut when it is long.
+pub fn shown(image: &str) -> String {
+    match image.char_indices().nth(IMAGE_IN_WARNING_MAX) {
+        Some((cut, _)) => format!("{:?}…", &image[..cut]),
+        None if image.bytes().all(|b| b.is_ascii_graphic()) => image.to_owned(),
+        None => format!("{image:?}"),
+    }
+}
+
+/// One container's image moving elsewhere.
+pub struct Redirect<'p, 'a> {
+    pub container: &'p Container<'a>,
+    pub image: String,
+    pub pull_secret: Option<&'p str>,
+}
+
+/// What the edits to one pod change.
+pub struct Changes<'p, 'a> {
+    pub redirects: Vec<Redirect<'p, 'a>>,
+    pub annotate: bool,
+    pub add_pull_secrets: bool,
+}
+
+/// Applies `changes` to `object` (the admitted text holding `pod`); `None`
+/// when nothing changes. Pushes a warning per redirect.
+pub fn mutate(object: &RawValue, pod: &Pod, changes: &Changes, warnings: &mut Vec<String>) -> Option<String> {
+    if changes.redirects.is_empty() {
+        return None;
+    }
+    let mut splice = Splice::new(object.get());
+    for redirect in &changes.redirects {
+        splice.replace(redirect.container.image_literal, quote(&redirect.image));
+        warnings.push(format!("image redirected: {} -> {}", shown(&redirect.container.image), redirect.image));
+    }
+    if changes.annotate {
+        record_originals(&mut splice, pod, &changes.redirects, warnings);
+    }
+    if changes.add_pull_secrets {
+        add_pull_secrets(&mut splice, pod, &changes.redirects);
+    }
+    Some(splice.apply())
+}
+
+/// Merges `{"<container>": "<original image>"}` into the originals annotation.
+/// Entries for containers redirected now are set; all others are kept.
+fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warnings: &mut Vec<String>) {
+    let existing = match pod.originals.map(|raw| serde_json::from_str::<String>(raw.get())) {
+        None => Ok(BTreeMap::new()),
+        Some(Ok(text)) => serde_json::from_str::<BTreeMap<String, String>>(&text),
+        Some(Err(e)) => Err(e),
+    };
+    let Ok(mut originals) = existing else {
+        warnings.push(format!("annotation {ORIGINALS_ANNOTATION} is not a JSON object of image names: left as is"));
+        return;
+    };
+    for redirect in redirects {
+        originals.insert(redirect.container.label().into_owned(), redirect.container.image.clone().into_owned());
+    }
+    let value = quote(&serde_json::Value::from(serde_json::Map::from_iter(
+        originals.into_iter().map(|(name, image)| (name, serde_json::Value::from(image))),
+    ))
+    .to_string());
+    let (anchor, rest): (&RawValue, &[&str]) = match (pod.originals, pod.annotations, pod.metadata) {
+        (Some(originals), _, _) => (originals, &[]),
+        (None, Some(annotations), _) => (annotations, &[ORIGINALS_ANNOTATION]),
+        (None, None, Some(metadata)) => (metadata, &["annotations", ORIGINALS_ANNOTATION]),
+        (None, None, None) => (pod.holder, &["metadata", "annotations", ORIGINALS_ANNOTATION]),
+    };
+    place(splice, anchor, rest, value);
+}
+
+/// Adds each pull secret a redirect needs and the pod does not list yet.
+fn add_pull_secrets(splice: &mut Splice, pod: &Pod, redirects: &[Redirect]) {
+    let mut missing: Vec<&str> = redirects
+        .iter()
+        .filter_map(|r| r.pull_secret)
+        .filter(|secret| !pod.pull_secret_names.iter().any(|name| name == secret))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    let entries: Vec<String> = missing.iter().map(|name| format!("{{\"name\":{}}}", quote(name))).collect();
+    match pod.pull_secrets {
+        _ if entries.is_empty() => {}
+        Some(list) if Type::of(list) == Type::Array => splice.push_elements(list, &entries),
+        Some(null) => place(splice, null, &[], format!("[{}]", entries.join(","))),
+        None => place(splice, pod.spec, &["imagePullSecrets"], format!("[{}]", entries.join(","))),
+    }
+}
+
+/// Writes `value` at the path `rest` below `anchor`, the deepest value along
+/// the path that exists: replaced when `rest` is empty or `anchor` is `null`,
+/// otherwise given a new member holding the rest of the path.
+fn place(splice: &mut Splice, anchor: &RawValue, rest: &[&str], value: String) {
+    match rest.split_first() {
+        None => splice.replace(anchor, value),
+        Some(_) if Type::of(anchor) == Type::Null => splice.replace(anchor, nest(rest, value)),
+        Some((key, deeper)) => splice.insert_member(anchor, key, &nest(deeper, value)),
+    }
+}
+
+/// `{"a":{"b":value}}` for the keys `[a, b]`.
+fn nest(keys: &[&str], value: String) -> String {
+    keys.iter().rev().fold(value, |inner, key| format!("{{{}:{inner}}}", quote(key)))
+}

@@ -1,0 +1,201 @@
+//! The redirect rules, compiled from valid settings: which mapping applies to
+//! an image, what the prefix does, what is excluded, and what is already where
+//! the policy would send it.
+//!
+//! Compilation sorts the mappings once (O(n log n)); a lookup then tries each
+//! segment prefix of the image's name against them, longest first, so the
+//! cost per image is O(segments × log mappings) and the order in which the
+//! settings list the mappings does not matter.
+
+use crate::glob::Glob;
+use crate::reference::{self, Reference, ReferenceError, RegistryPath};
+
+/// One `source → target` mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub source: RegistryPath,
+    pub target: RegistryPath,
+    pub pull_secret: Option<String>,
+}
+
+impl Mapping {
+    /// `name` with the matched source replaced by the target; `name` must be under the source.
+    fn rewrite(&self, name: &str) -> String {
+        format!("{}{}", self.target, &name[self.source.as_str().len()..])
+    }
+}
+
+/// `prefix`: every image moves below `target`, its registry kept as a path segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    pub target: RegistryPath,
+    pub pull_secret: Option<String>,
+}
+
+/// Two mappings with the same source; indices are positions in the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuplicateSource {
+    pub first: usize,
+    pub second: usize,
+}
+
+/// Rules ready to apply. Built only by [`Rules::new`], which rejects duplicate
+/// sources, so a lookup never has to choose between two equal mappings.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Sorted by source.
+    mappings: Vec<Mapping>,
+    /// Indices into `mappings`, sorted by target.
+    by_target: Vec<usize>,
+    prefix: Option<Prefix>,
+    exclude_images: Vec<Glob>,
+}
+
+/// Which rule moved an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via<'r> {
+    Mapping(&'r Mapping),
+    Prefix,
+    MappingThenPrefix(&'r Mapping),
+}
+
+/// What the rules say about one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision<'r> {
+    /// Write `image` instead; `pull_secret` is the one the destination needs.
+    Redirect { image: String, via: Via<'r>, pull_secret: Option<&'r str> },
+    /// Leave the image alone; [`Keep::warning`] says whether the user should hear of it.
+    Keep(Keep<'r>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keep<'r> {
+    /// No mapping matches and there is no prefix.
+    NoRule,
+    /// Already below the prefix target, or below a mapping target.
+    AlreadyRedirected,
+    Excluded(&'r Glob),
+    /// Not an image reference: the kubelet would refuse it anyway.
+    Invalid(ReferenceError),
+    /// The registry has a port (or is an IPv6 address), which cannot be a path segment under the prefix.
+    PortUnderPrefix(String),
+    /// The rewrite would not be a valid reference (say, a name over 255 characters).
+    InvalidResult(String, ReferenceError),
+}
+
+impl Keep<'_> {
+    /// Why the image stays, when the user should hear of it: a rule may have
+    /// been meant for it. Silence for "no rule", "excluded", "already there".
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Self::Invalid(error) => Some(format!("not a valid image reference: {error}")),
+            Self::PortUnderPrefix(registry) => Some(format!(
+                "registry {registry} has a port, which cannot become a path segment under the prefix"
+            )),
+            Self::InvalidResult(image, error) => {
+                Some(format!("the redirect {image} would not be a valid reference: {error}"))
+            }
+            Self::NoRule | Self::AlreadyRedirected | Self::Excluded(_) => None,
+        }
+    }
+}
+
+impl Rules {
+    pub fn new(
+        mappings: Vec<Mapping>,
+        prefix: Option<Prefix>,
+        exclude_images: Vec<Glob>,
+    ) -> Result<Self, Vec<DuplicateSource>> {
+        let mut indexed: Vec<(usize, Mapping)> = mappings.into_iter().enumerate().collect();
+        indexed.sort_by(|a, b| a.1.source.as_str().cmp(b.1.source.as_str()).then(a.0.cmp(&b.0)));
+        let duplicates: Vec<DuplicateSource> = indexed
+            .windows(2)
+            .filter(|pair| pair[0].1.source == pair[1].1.source)
+            .map(|pair| DuplicateSource { first: pair[0].0, second: pair[1].0 })
+            .collect();
+        if !duplicates.is_empty() {
+            return Err(duplicates);
+        }
+        let mappings: Vec<Mapping> = indexed.into_iter().map(|(_, mapping)| mapping).collect();
+        let mut by_target: Vec<usize> = (0..mappings.len()).collect();
+        by_target.sort_by(|&a, &b| mappings[a].target.as_str().cmp(mappings[b].target.as_str()));
+        Ok(Self { mappings, by_target, prefix, exclude_images })
+    }
+
+    /// Whether there is anything to redirect.
+    pub fn is_empty(&self) -> bool {
+        self.mappings.is_empty() && self.prefix.is_none()
+    }
+
+    pub fn mappings(&self) -> &[Mapping] {
+        &self.mappings
+    }
+
+    pub fn prefix(&self) -> Option<&Prefix> {
+        self.prefix.as_ref()
+    }
+
+    /// Decides where `image` (as written in a container) should be pulled from.
+    pub fn decide(&self, image: &str) -> Decision<'_> {
+        let reference = match Reference::parse(image) {
+            Ok(reference) => reference,
+            Err(error) => return Decision::Keep(Keep::Invalid(error)),
+        };
+        if let Some(glob) = self.exclusion(&reference) {
+            return Decision::Keep(Keep::Excluded(glob));
+        }
+        if self.is_redirected(reference.name()) {
+            return Decision::Keep(Keep::AlreadyRedirected);
+        }
+        let mapped = self.longest_mapping(reference.name()).map(|m| (m, m.rewrite(reference.name())));
+        let (name, via, pull_secret) = match (&self.prefix, mapped) {
+            (None, None) => return Decision::Keep(Keep::NoRule),
+            (None, Some((m, name))) => (name, Via::Mapping(m), m.pull_secret.as_deref()),
+            (Some(prefix), mapped) => {
+                // Settings forbid a port in a mapping target when a prefix is set,
+                // so only an image's own registry can carry one here.
+                if mapped.is_none() && reference.registry().contains(':') {
+                    return Decision::Keep(Keep::PortUnderPrefix(reference.registry().to_owned()));
+                }
+                let via = mapped.as_ref().map_or(Via::Prefix, |(m, _)| Via::MappingThenPrefix(m));
+                let name = mapped.as_ref().map_or(reference.name(), |(_, name)| name.as_str());
+                (format!("{}/{name}", prefix.target), via, prefix.pull_secret.as_deref())
+            }
+        };
+        let image = reference.with_name(name);
+        match Reference::parse(&image) {
+            Ok(_) => Decision::Redirect { image, via, pull_secret },
+            Err(error) => Decision::Keep(Keep::InvalidResult(image, error)),
+        }
+    }
+
+    fn exclusion(&self, reference: &Reference) -> Option<&Glob> {
+        if self.exclude_images.is_empty() {
+            return None;
+        }
+        let normalised = reference.to_string();
+        self.exclude_images.iter().find(|glob| glob.matches(&normalised))
+    }
+
+    /// Under the prefix target when there is a prefix (mapping targets are
+    /// then only a waypoint), otherwise under any mapping target.
+    fn is_redirected(&self, name: &str) -> bool {
+        match &self.prefix {
+            Some(prefix) => reference::is_under(name, prefix.target.as_str()),
+            None => reference::segment_prefixes(name).any(|candidate| {
+                self.by_target
+                    .binary_search_by(|&i| self.mappings[i].target.as_str().cmp(candidate))
+                    .is_ok()
+            }),
+        }
+    }
+
+    fn longest_mapping(&self, name: &str) -> Option<&Mapping> {
+        reference::segment_prefixes(name).find_map(|candidate| {
+            self.mappings
+                .binary_search_by(|m| m.source.as_str().cmp(candidate))
+                .ok()
+                .map(|i| &self.mappings[i])
+        })
+    }
+}

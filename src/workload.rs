@@ -1,0 +1,250 @@
+//! Where pod specs live in each supported kind, and the walk over their
+//! container lists in the admitted JSON text.
+//!
+//! The walk reads only the members it needs (metadata, annotations, spec,
+//! imagePullSecrets, the three container lists and, per container, name,
+//! image and imagePullPolicy); everything else is skipped unparsed.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde_json::value::RawValue;
+
+use crate::json::{self, Type};
+
+/// The annotation that records the images a redirect replaced.
+pub const ORIGINALS_ANNOTATION: &str = "image-redirect.io/original-images";
+/// Marks the API server's copy of a static pod; the kubelet ignores its spec.
+pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+/// Where a kind keeps its pod: the keys from the object down to the value
+/// that holds the pod's `metadata` and `spec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Pod,
+    /// Deployment, ReplicaSet, StatefulSet, DaemonSet, ReplicationController, Job.
+    Template,
+    CronJob,
+}
+
+impl Layout {
+    /// The layout of a kind, by API group and kind; `None` for kinds the
+    /// policy leaves alone.
+    pub fn of(group: &str, kind: &str) -> Option<Self> {
+        match (group, kind) {
+            ("", "Pod") => Some(Self::Pod),
+            ("", "ReplicationController")
+            | ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+            | ("batch", "Job") => Some(Self::Template),
+            ("batch", "CronJob") => Some(Self::CronJob),
+            _ => None,
+        }
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Pod => &[],
+            Self::Template => &["spec", "template"],
+            Self::CronJob => &["spec", "jobTemplate", "spec", "template"],
+        }
+    }
+}
+
+/// The three container lists of a pod spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum List {
+    Containers,
+    InitContainers,
+    EphemeralContainers,
+}
+
+impl List {
+    pub const ALL: [List; 3] = [Self::Containers, Self::InitContainers, Self::EphemeralContainers];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Containers => "containers",
+            Self::InitContainers => "initContainers",
+            Self::EphemeralContainers => "ephemeralContainers",
+        }
+    }
+}
+
+/// A pod (or pod template) inside the admitted object.
+#[derive(Debug)]
+pub struct Pod<'a> {
+    /// The value holding `metadata` and `spec`: the object itself, or a template.
+    pub holder: &'a RawValue,
+    /// `metadata`, when present (an object, or `null`).
+    pub metadata: Option<&'a RawValue>,
+    /// `metadata.annotations`, when present (an object, or `null`).
+    pub annotations: Option<&'a RawValue>,
+    /// The originals annotation's value, when present (a string).
+    pub originals: Option<&'a RawValue>,
+    pub is_mirror: bool,
+    pub spec: &'a RawValue,
+    /// `spec.imagePullSecrets`, when present (an array, or `null`).
+    pub pull_secrets: Option<&'a RawValue>,
+    pub pull_secret_names: Vec<Cow<'a, str>>,
+    /// Containers that name an image, in list order.
+    pub containers: Vec<Container<'a>>,
+}
+
+#[derive(Debug)]
+pub struct Container<'a> {
+    pub list: List,
+    pub index: usize,
+    pub name: Option<Cow<'a, str>>,
+    /// The image's JSON string literal, to be replaced in place.
+    pub image_literal: &'a RawValue,
+    pub image: Cow<'a, str>,
+    pub pull_never: bool,
+}
+
+impl Container<'_> {
+    /// The key this container's original image is recorded under.
+    pub fn label(&self) -> Cow<'_, str> {
+        match &self.name {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(format!("{}[{}]", self.list.key(), self.index)),
+        }
+    }
+}
+
+/// The object is not shaped as its kind requires; names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    pub path: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+/// Finds the pod inside `object` and reads what the policy needs of it.
+pub fn read_pod<'a>(object: &'a RawValue, layout: Layout) -> Result<Pod<'a>, ShapeError> {
+    let mut path = String::from("object");
+    let mut holder = expect(object, Type::Object, &path)?;
+    for key in layout.keys() {
+        let [next] = pick(holder, [key], &path)?;
+        path.push('.');
+        path.push_str(key);
+        holder = required(next, Type::Object, &path)?;
+    }
+    let [metadata, spec] = pick(holder, ["metadata", "spec"], &path)?;
+    let spec_path = format!("{path}.spec");
+    let spec = required(spec, Type::Object, &spec_path)?;
+    let meta_path = format!("{path}.metadata");
+    let (annotations, originals, is_mirror) = read_annotations(optional(metadata, Type::Object, &meta_path)?, &meta_path)?;
+    let [secrets, containers, init, ephemeral] =
+        pick(spec, ["imagePullSecrets", List::Containers.key(), List::InitContainers.key(), List::EphemeralContainers.key()], &spec_path)?;
+    let secrets_path = format!("{spec_path}.imagePullSecrets");
+    let pull_secret_names = read_secret_names(optional(secrets, Type::Array, &secrets_path)?, &secrets_path)?;
+    let mut found = Vec::new();
+    for (list, raw) in List::ALL.into_iter().zip([containers, init, ephemeral]) {
+        read_containers(list, raw, &spec_path, &mut found)?;
+    }
+    Ok(Pod { holder, metadata, annotations, originals, is_mirror, spec, pull_secrets: secrets, pull_secret_names, containers: found })
+}
+
+type Annotations<'a> = (Option<&'a RawValue>, Option<&'a RawValue>, bool);
+
+fn read_annotations<'a>(metadata: Option<&'a RawValue>, meta_path: &str) -> Result<Annotations<'a>, ShapeError> {
+    let Some(metadata) = metadata else { return Ok((None, None, false)) };
+    let [annotations] = pick(metadata, ["annotations"], meta_path)?;
+    let path = format!("{meta_path}.annotations");
+    let Some(object) = optional(annotations, Type::Object, &path)? else {
+        return Ok((annotations, None, false));
+    };
+    let [originals, mirror] = pick(object, [ORIGINALS_ANNOTATION, MIRROR_ANNOTATION], &path)?;
+    let originals = optional(originals, Type::String, &format!("{path}[{ORIGINALS_ANNOTATION}]"))?;
+    Ok((annotations, originals, mirror.is_some()))
+}
+
+fn read_secret_names<'a>(secrets: Option<&'a RawValue>, path: &str) -> Result<Vec<Cow<'a, str>>, ShapeError> {
+    let Some(secrets) = secrets else { return Ok(Vec::new()) };
+    let mut names = Vec::new();
+    for (i, secret) in elements(secrets, path)?.into_iter().enumerate() {
+        let item = format!("{path}[{i}]");
+        let Some(secret) = optional(Some(secret), Type::Object, &item)? else { continue };
+        let [name] = pick(secret, ["name"], &item)?;
+        if let Some(name) = optional(name, Type::String, &format!("{item}.name"))? {
+            names.push(string(name, &item)?);
+        }
+    }
+    Ok(names)
+}
+
+fn read_containers<'a>(
+    list: List,
+    raw: Option<&'a RawValue>,
+    spec_path: &str,
+    found: &mut Vec<Container<'a>>,
+) -> Result<(), ShapeError> {
+    let path = format!("{spec_path}.{}", list.key());
+    let Some(raw) = optional(raw, Type::Array, &path)? else { return Ok(()) };
+    for (index, item) in elements(raw, &path)?.into_iter().enumerate() {
+        let item_path = format!("{path}[{index}]");
+        let item = expect(item, Type::Object, &item_path)?;
+        let [name, image, policy] = pick(item, ["name", "image", "imagePullPolicy"], &item_path)?;
+        let name = match optional(name, Type::String, &format!("{item_path}.name"))? {
+            Some(name) => Some(string(name, &item_path)?),
+            None => None,
+        };
+        let pull_never = match optional(policy, Type::String, &format!("{item_path}.imagePullPolicy"))? {
+            Some(policy) => string(policy, &item_path)? == "Never",
+            None => false,
+        };
+        // An absent image is valid Kubernetes: workload controllers may fill it in later.
+        let Some(image_literal) = optional(image, Type::String, &format!("{item_path}.image"))? else { continue };
+        let image = string(image_literal, &item_path)?;
+        if !image.is_empty() {
+            found.push(Container { list, index, name, image_literal, image, pull_never });
+        }
+    }
+    Ok(())
+}
+
+fn pick<'a, const N: usize>(raw: &'a RawValue, keys: [&str; N], path: &str) -> Result<[Option<&'a RawValue>; N], ShapeError> {
+    json::members(raw, keys).map_err(|e| shape(path, json::message(&e)))
+}
+
+fn elements<'a>(raw: &'a RawValue, path: &str) -> Result<Vec<&'a RawValue>, ShapeError> {
+    json::elements(raw).map_err(|e| shape(path, json::message(&e)))
+}
+
+fn string<'a>(raw: &'a RawValue, path: &str) -> Result<Cow<'a, str>, ShapeError> {
+    json::text(raw).map_err(|e| shape(path, json::message(&e)))
+}
+
+fn expect<'a>(raw: &'a RawValue, wanted: Type, path: &str) -> Result<&'a RawValue, ShapeError> {
+    match Type::of(raw) {
+        found if found == wanted => Ok(raw),
+        found => Err(shape(path, format_args!("expected {wanted}, found {found}"))),
+    }
+}
+
+/// A member that must be there, of type `wanted`.
+fn required<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &str) -> Result<&'a RawValue, ShapeError> {
+    match raw {
+        Some(raw) if Type::of(raw) != Type::Null => expect(raw, wanted, path),
+        _ => Err(shape(path, "missing")),
+    }
+}
+
+/// A member that may be absent or `null`; otherwise of type `wanted`.
+fn optional<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &str) -> Result<Option<&'a RawValue>, ShapeError> {
+    match raw {
+        Some(raw) if Type::of(raw) != Type::Null => expect(raw, wanted, path).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn shape(path: &str, problem: impl fmt::Display) -> ShapeError {
+    ShapeError { path: path.to_owned(), problem: problem.to_string() }
+}

@@ -1,0 +1,317 @@
+//! Whole admission requests through the `validate` operation, asserting the
+//! exact JSON Patch policy-server would send to the API server.
+
+mod common;
+
+use common::{pod_request, review, review_bytes};
+use serde_json::{json, Value};
+
+fn hub() -> Value {
+    json!({"mappings": [{"source": "docker.io", "target": "harbor.local/hub"}]})
+}
+
+fn pod(containers: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"containers": containers}})
+}
+
+fn originals(entries: Value) -> Value {
+    Value::String(entries.to_string())
+}
+
+#[test]
+fn every_kind_and_container_list() {
+    let spec = json!({
+        "containers": [{"name": "app", "image": "nginx:1.27"}],
+        "initContainers": [{"name": "init", "image": "busybox"}],
+        "ephemeralContainers": [{"name": "debug", "image": "alpine"}],
+    });
+    let template = json!({"metadata": {"labels": {"app": "web"}}, "spec": spec});
+    #[rustfmt::skip]
+    let kinds: Vec<(&str, &str, Value, &str)> = vec![
+        // (group, kind, object, path of the pod inside it)
+        ("",      "Pod",                   json!({"metadata": {"name": "p"}, "spec": spec}),                  ""),
+        ("apps",  "Deployment",            json!({"spec": {"template": template}}),                           "/spec/template"),
+        ("apps",  "ReplicaSet",            json!({"spec": {"template": template}}),                           "/spec/template"),
+        ("apps",  "StatefulSet",           json!({"spec": {"template": template}}),                           "/spec/template"),
+        ("apps",  "DaemonSet",             json!({"spec": {"template": template}}),                           "/spec/template"),
+        ("",      "ReplicationController", json!({"spec": {"template": template}}),                           "/spec/template"),
+        ("batch", "Job",                   json!({"spec": {"template": template}}),                           "/spec/template"),
+        ("batch", "CronJob",               json!({"spec": {"jobTemplate": {"spec": {"template": template}}}}), "/spec/jobTemplate/spec/template"),
+    ];
+    for (group, kind, object, at) in kinds {
+        let request = json!({"kind": {"group": group, "version": "v1", "kind": kind}, "operation": "CREATE",
+                             "namespace": "default", "object": object});
+        let r = review(hub(), request);
+        let expected = json!([
+            {"op": "add", "path": format!("{at}/metadata/annotations"), "value": {
+                "image-redirect.io/original-images": originals(json!({"app": "nginx:1.27", "debug": "alpine", "init": "busybox"}))}},
+            {"op": "replace", "path": format!("{at}/spec/containers/0/image"), "value": "harbor.local/hub/library/nginx:1.27"},
+            {"op": "replace", "path": format!("{at}/spec/ephemeralContainers/0/image"), "value": "harbor.local/hub/library/alpine"},
+            {"op": "replace", "path": format!("{at}/spec/initContainers/0/image"), "value": "harbor.local/hub/library/busybox"},
+        ]);
+        assert!(r.accepted, "{kind}");
+        assert_eq!(r.patch, expected, "{kind}");
+        assert_eq!(r.warnings, [
+            "image redirected: nginx:1.27 -> harbor.local/hub/library/nginx:1.27",
+            "image redirected: busybox -> harbor.local/hub/library/busybox",
+            "image redirected: alpine -> harbor.local/hub/library/alpine",
+        ], "{kind}");
+    }
+}
+
+#[test]
+fn requests_accepted_without_looking() {
+    let object = pod(json!([{"name": "app", "image": "nginx"}]));
+    let with = |changes: Value| {
+        let mut request = pod_request("CREATE", object.clone());
+        request.as_object_mut().unwrap().extend(changes.as_object().unwrap().clone());
+        request
+    };
+    let mirror = pod(json!([{"name": "app", "image": "nginx"}]));
+    let mut mirror = mirror;
+    mirror["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "abc"});
+    let excluding = json!({"mappings": [{"source": "docker.io", "target": "harbor.local/hub"}],
+                           "exclude": {"namespaces": ["kube-system"]}});
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, Value)> = vec![
+        ("disabled",             json!({"enabled": false}),  with(json!({}))),
+        ("delete_without_object",hub(),                      with(json!({"operation": "DELETE", "object": null}))),
+        ("connect",              hub(),                      with(json!({"operation": "CONNECT"}))),
+        ("excluded_namespace",   excluding,                  with(json!({"namespace": "kube-system"}))),
+        ("unsupported_kind",     hub(),                      with(json!({"kind": {"group": "", "version": "v1", "kind": "ConfigMap"}}))),
+        ("same_kind_other_group",hub(),                      with(json!({"kind": {"group": "example.com", "version": "v1", "kind": "Deployment"}}))),
+        ("status_subresource",   hub(),                      with(json!({"operation": "UPDATE", "subResource": "status"}))),
+        ("mirror_pod",           hub(),                      with(json!({"object": mirror}))),
+        ("no_rule_matches",      json!({"mappings": [{"source": "quay.io", "target": "m.local/q"}]}), with(json!({}))),
+    ];
+    for (name, settings, request) in cases {
+        let r = review(settings, request);
+        assert!(r.accepted && r.mutated.is_none() && r.warnings.is_empty(), "{name}: {:?} {:?}", r.mutated, r.warnings);
+    }
+}
+
+#[test]
+fn only_image_bytes_change_and_unknown_fields_survive() {
+    let text = r#"{"kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","object":
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","creationTimestamp":null,"annotations":{"z":"1"}},
+ "spec":{"futureField":{"nested":[1.50,2e3,"\u00e9"]},"containers":[
+   {"name":"app","image":"nginx:1.27","futureContainerField":true,"env":[{"name":"A","value":"docker.io/nginx"}]}]},
+ "status":{}}}"#;
+    let payload = format!(r#"{{"request":{text},"settings":{{"mappings":[{{"source":"docker.io","target":"harbor.local/hub"}}],"annotateOriginals":false}}}}"#);
+    let out: Value = serde_json::from_slice(&image_redirect_policy::admission::validate(payload.as_bytes())).unwrap();
+    // Read the mutated object back as text: everything but the image is as sent.
+    let start = text.find("{\"apiVersion\"").unwrap();
+    let original = &text[start..text.len() - 1];
+    let expected: Value = serde_json::from_str(&original.replace("\"nginx:1.27\"", "\"harbor.local/hub/library/nginx:1.27\"")).unwrap();
+    assert_eq!(out["mutated_object"], expected);
+    let r = review_bytes(payload.as_bytes(), Some(&serde_json::from_str(original).unwrap()));
+    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx:1.27"}]));
+}
+
+#[test]
+fn feeding_the_output_back_changes_nothing() {
+    let settings_list = [
+        hub(),
+        json!({"prefix": {"target": "10.10.254.254:8000/spectro-images"}}),
+        json!({"mappings": [{"source": "docker.io", "target": "harbor.local/hub", "pullSecret": "hub"}],
+               "prefix": {"target": "edge.local:30003/mirror", "pullSecret": "edge"}}),
+    ];
+    for settings in settings_list {
+        let first = review(settings.clone(), pod_request("CREATE", pod(json!([{"name": "a", "image": "nginx"}, {"name": "b", "image": "quay.io/x/y:1"}]))));
+        let mutated = first.mutated.expect("first pass redirects");
+        for operation in ["CREATE", "UPDATE"] {
+            let mut request = pod_request(operation, mutated.clone());
+            request["oldObject"] = mutated.clone();
+            let again = review(settings.clone(), request);
+            assert!(again.accepted && again.mutated.is_none() && again.warnings.is_empty(), "{settings} {operation}");
+        }
+    }
+}
+
+#[test]
+fn originals_annotation_is_merged_never_lost() {
+    let set = |annotations: Value| {
+        let mut object = pod(json!([{"name": "app", "image": "nginx"}]));
+        object["metadata"]["annotations"] = annotations;
+        object
+    };
+    let key = "/metadata/annotations/image-redirect.io~1original-images";
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, Value)> = vec![
+        ("other_annotations_kept", set(json!({"team": "a"})),
+            json!({"op": "add", "path": key, "value": originals(json!({"app": "nginx"}))})),
+        ("null_annotations",       set(Value::Null),
+            json!({"op": "replace", "path": "/metadata/annotations", "value": {"image-redirect.io/original-images": originals(json!({"app": "nginx"}))}})),
+        ("entries_merged",         set(json!({"image-redirect.io/original-images": originals(json!({"sidecar": "envoy:1"}))})),
+            json!({"op": "replace", "path": key, "value": originals(json!({"app": "nginx", "sidecar": "envoy:1"}))})),
+        ("this_redirect_wins",     set(json!({"image-redirect.io/original-images": originals(json!({"app": "nginx:old"}))})),
+            json!({"op": "replace", "path": key, "value": originals(json!({"app": "nginx"}))})),
+    ];
+    for (name, object, annotation_op) in cases {
+        let r = review(hub(), pod_request("CREATE", object));
+        let image_op = json!({"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"});
+        assert_eq!(r.patch, json!([annotation_op, image_op]), "{name}");
+    }
+    let mut no_metadata = pod(json!([{"image": "nginx"}]));
+    no_metadata.as_object_mut().unwrap().remove("metadata");
+    let r = review(hub(), pod_request("CREATE", no_metadata));
+    assert_eq!(r.patch[0], json!({"op": "add", "path": "/metadata", "value": {"annotations": {
+        "image-redirect.io/original-images": originals(json!({"containers[0]": "nginx"}))}}}));
+
+    let r = review(hub(), pod_request("CREATE", set(json!({"image-redirect.io/original-images": "not json"}))));
+    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"}]));
+    assert_eq!(r.warnings[1], "annotation image-redirect.io/original-images is not a JSON object of image names: left as is");
+
+    let mut off = hub();
+    off["annotateOriginals"] = json!(false);
+    let r = review(off, pod_request("CREATE", set(json!({}))));
+    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"}]));
+}
+
+#[test]
+fn pull_secrets_are_added_once() {
+    let settings = json!({"annotateOriginals": false, "mappings": [
+        {"source": "docker.io", "target": "harbor.local/hub", "pullSecret": "harbor-creds"},
+        {"source": "quay.io", "target": "harbor.local/quay", "pullSecret": "harbor-creds"},
+        {"source": "gcr.io", "target": "other.local/gcr", "pullSecret": "other-creds"},
+    ]});
+    let containers = json!([{"name": "a", "image": "nginx"}, {"name": "b", "image": "quay.io/x"}, {"name": "c", "image": "gcr.io/y"}]);
+    let with = |secrets: Option<Value>| {
+        let mut object = pod(containers.clone());
+        if let Some(secrets) = secrets {
+            object["spec"]["imagePullSecrets"] = secrets;
+        }
+        pod_request("CREATE", object)
+    };
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Option<Value>, Value)> = vec![
+        ("absent",         None,
+            json!({"op": "add", "path": "/spec/imagePullSecrets", "value": [{"name": "harbor-creds"}, {"name": "other-creds"}]})),
+        ("null",           Some(Value::Null),
+            json!({"op": "replace", "path": "/spec/imagePullSecrets", "value": [{"name": "harbor-creds"}, {"name": "other-creds"}]})),
+        ("one_present",    Some(json!([{"name": "harbor-creds"}])),
+            json!({"op": "add", "path": "/spec/imagePullSecrets/1", "value": {"name": "other-creds"}})),
+        ("empty_list",     Some(json!([])),
+            json!({"op": "add", "path": "/spec/imagePullSecrets/0", "value": {"name": "harbor-creds"}})),
+    ];
+    for (name, secrets, secret_op) in cases {
+        let r = review(settings.clone(), with(secrets));
+        let ops: Vec<&Value> = r.patch.as_array().unwrap().iter().filter(|op| op["path"].as_str().unwrap().contains("imagePullSecrets")).collect();
+        assert_eq!(ops[0], &secret_op, "{name}");
+        if name == "empty_list" {
+            assert_eq!(ops[1], &json!({"op": "add", "path": "/spec/imagePullSecrets/1", "value": {"name": "other-creds"}}));
+        }
+    }
+}
+
+#[test]
+fn a_pod_update_redirects_only_what_it_sets() {
+    let settings = json!({"annotateOriginals": false, "mappings": [
+        {"source": "docker.io", "target": "harbor.local/hub"},
+        {"source": "quay.io", "target": "harbor.local/quay", "pullSecret": "quay-creds"}]});
+    let old = pod(json!([{"name": "app", "image": "nginx:1.26"}, {"name": "side", "image": "redis"}]));
+    let new = pod(json!([{"name": "app", "image": "nginx:1.27"}, {"name": "side", "image": "redis"}]));
+    let mut request = pod_request("UPDATE", new);
+    request["oldObject"] = old;
+    let r = review(settings.clone(), request);
+    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx:1.27"}]));
+
+    // imagePullSecrets cannot change on a Pod update: the image stays, and the user is told why.
+    let mut request = pod_request("UPDATE", pod(json!([{"name": "app", "image": "quay.io/x:2"}])));
+    request["oldObject"] = pod(json!([{"name": "app", "image": "quay.io/x:1"}]));
+    let r = review(settings, request);
+    assert!(r.mutated.is_none());
+    assert_eq!(r.warnings, ["image left unchanged: quay.io/x:2: it needs pull secret quay-creds, which a Pod update cannot add"]);
+}
+
+#[test]
+fn kubectl_debug_gets_its_ephemeral_container_redirected() {
+    let old = json!({"metadata": {"name": "web"}, "spec": {
+        "containers": [{"name": "app", "image": "nginx"}],
+        "ephemeralContainers": [{"name": "debugger-1", "image": "busybox"}]}});
+    let mut new = old.clone();
+    new["spec"]["ephemeralContainers"].as_array_mut().unwrap().push(json!({"name": "debugger-2", "image": "busybox:1.36", "targetContainerName": "app"}));
+    let mut request = pod_request("UPDATE", new);
+    request["subResource"] = json!("ephemeralcontainers");
+    request["oldObject"] = old;
+    let r = review(hub(), request);
+    // Existing containers cannot change through this subresource, and it drops metadata changes.
+    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/ephemeralContainers/1/image", "value": "harbor.local/hub/library/busybox:1.36"}]));
+}
+
+#[test]
+fn pull_policy_never_keeps_the_node_image() {
+    let r = review(hub(), pod_request("CREATE", pod(json!([
+        {"name": "a", "image": "nginx", "imagePullPolicy": "Never"},
+        {"name": "b", "image": "quay.io/x", "imagePullPolicy": "Never"}]))));
+    assert!(r.mutated.is_none());
+    assert_eq!(r.warnings, ["image left unchanged: nginx: imagePullPolicy is Never (it would go to harbor.local/hub/library/nginx)"]);
+}
+
+#[test]
+fn warnings_explain_images_left_alone_and_stop_at_twenty() {
+    let prefix = json!({"prefix": {"target": "edge.local/mirror"}});
+    let r = review(prefix.clone(), pod_request("CREATE", pod(json!([
+        {"name": "a", "image": "localhost:5000/app"}, {"name": "b", "image": "Bad Image"}, {"name": "c", "image": "x".repeat(300)}]))));
+    assert!(r.mutated.is_none());
+    assert_eq!(r.warnings, [
+        "image left unchanged: localhost:5000/app: registry localhost:5000 has a port, which cannot become a path segment under the prefix".to_owned(),
+        "image left unchanged: \"Bad Image\": not a valid image reference: uppercase letters are not allowed".to_owned(),
+        format!("image left unchanged: {:?}…: not a valid image reference: the repository name is longer than 255 characters", "x".repeat(100)),
+    ]);
+
+    let many: Vec<Value> = (0..25).map(|i| json!({"name": format!("c{i}"), "image": format!("app{i}")})).collect();
+    let r = review(prefix, pod_request("CREATE", pod(Value::Array(many))));
+    assert_eq!(r.warnings.len(), 21);
+    assert_eq!(r.warnings[0], "image redirected: app0 -> edge.local/mirror/docker.io/library/app0");
+    assert_eq!(r.warnings[20], "5 more warnings not shown");
+}
+
+#[test]
+fn absent_images_are_left_to_the_controllers() {
+    let r = review(hub(), pod_request("CREATE", pod(json!([{"name": "a"}, {"name": "b", "image": null}, {"name": "c", "image": ""}]))));
+    assert!(r.accepted && r.mutated.is_none() && r.warnings.is_empty());
+}
+
+#[test]
+fn malformed_requests_are_rejected_with_the_reason() {
+    let with_spec = |spec: Value| pod_request("CREATE", json!({"metadata": {"name": "p"}, "spec": spec}));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("no_object",            pod_request("CREATE", Value::Null),            "request.object: missing for CREATE"),
+        ("object_not_an_object", pod_request("UPDATE", json!([])),             "the Pod cannot be read: object: expected an object, found an array"),
+        ("missing_spec",         pod_request("CREATE", json!({"metadata": {}})), "the Pod cannot be read: object.spec: missing"),
+        ("containers_not_a_list",with_spec(json!({"containers": "nginx"})),     "the Pod cannot be read: object.spec.containers: expected an array, found a string"),
+        ("container_not_object", with_spec(json!({"containers": ["nginx"]})),   "the Pod cannot be read: object.spec.containers[0]: expected an object, found a string"),
+        ("image_a_number",       with_spec(json!({"containers": [{"name": "a", "image": 5}]})),
+                                 "the Pod cannot be read: object.spec.containers[0].image: expected a string, found a number"),
+        ("name_a_list",          with_spec(json!({"initContainers": [{"name": [], "image": "x"}]})),
+                                 "the Pod cannot be read: object.spec.initContainers[0].name: expected a string, found an array"),
+        ("template_missing",     json!({"kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "operation": "CREATE", "object": {"spec": {}}}),
+                                 "the Deployment cannot be read: object.spec.template: missing"),
+    ];
+    for (name, request, message) in cases {
+        let r = review(hub(), request);
+        assert_eq!((r.accepted, r.message.as_deref()), (false, Some(message)), "{name}");
+    }
+}
+
+#[test]
+fn broken_payloads_are_rejected_not_trapped() {
+    let duplicate = br#"{"request":{"kind":{"kind":"Pod"},"operation":"CREATE","object":{"spec":{"containers":[],"containers":[]}}},"settings":{"prefix":{"target":"a.io"}}}"#;
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &[u8], &str)> = vec![
+        ("not_json",       b"hello",                       "the admission request is malformed: expected value at line 1 column 1"),
+        ("not_utf8",       b"\xff\xfe",                    "the validation payload is not UTF-8"),
+        ("no_request",     br#"{"settings":{}}"#,          "the admission request is malformed: missing field `request` at line 1 column 15"),
+        ("no_operation",   br#"{"request":{}}"#,           "the admission request is malformed: missing field `operation` at line 1 column 13"),
+        ("bad_settings",   br#"{"request":{"operation":"CREATE"},"settings":{"enabled":"no"}}"#,
+                           "the policy settings are not valid: enabled: expected true or false, found the string \"no\""),
+        ("duplicate_key",  duplicate,                      "the Pod cannot be read: object.spec: duplicate key \"containers\""),
+    ];
+    for (name, payload, message) in cases {
+        let r = review_bytes(payload, None);
+        assert_eq!((r.accepted, r.message.as_deref()), (false, Some(message)), "{name}");
+    }
+}

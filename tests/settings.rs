@@ -1,0 +1,136 @@
+//! Settings validation: every error, with its exact message.
+
+use image_redirect_policy::admission::validate_settings;
+use image_redirect_policy::settings::Settings;
+use serde_json::{json, Value};
+
+const NOTHING: &str = "nothing to redirect: set mappings or prefix (or enabled: false)";
+
+fn errors(settings: Value) -> String {
+    match Settings::from_value(&settings) {
+        Ok(_) => "VALID".to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn every_settings_error_names_its_field_and_value() {
+    let map = |source: &str, target: &str| json!({"source": source, "target": target});
+    let hub = map("docker.io", "harbor.local/dockerhub");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("not_an_object",          json!([]),                                   "settings: expected an object, found a list"),
+        ("empty_means_nothing",    json!({}),                                   NOTHING),
+        ("empty_lists_are_nothing",json!({"mappings": [], "exclude": {"images": []}}), NOTHING),
+        ("unknown_top_key",        json!({"mapping": [hub]}),
+            "mapping: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals)"),
+        ("enabled_not_boolean",    json!({"enabled": "yes", "mappings": [hub]}), "enabled: expected true or false, found the string \"yes\""),
+        ("annotate_not_boolean",   json!({"annotateOriginals": 1, "mappings": [hub]}), "annotateOriginals: expected true or false, found the number 1"),
+        ("mappings_not_a_list",    json!({"mappings": {"docker.io": "x.io"}}),  "mappings: expected a list, found an object"),
+        ("mapping_not_an_object",  json!({"mappings": ["docker.io"]}),          "mappings[0]: expected an object, found the string \"docker.io\""),
+        ("mapping_unknown_key",    json!({"mappings": [{"source": "docker.io", "target": "a.io", "secret": "s"}]}),
+            "mappings[0].secret: unknown key (expected one of: source, target, pullSecret)"),
+        ("source_required",        json!({"mappings": [{"target": "a.io"}]}),   "mappings[0].source: is required"),
+        ("source_empty",           json!({"mappings": [map("", "a.io")]}),      "mappings[0].source: must not be empty"),
+        ("source_not_string",      json!({"mappings": [{"source": 5, "target": "a.io"}]}), "mappings[0].source: expected a string, found the number 5"),
+        ("target_uppercase",       json!({"mappings": [hub, map("quay.io", "Harbor.local/x")]}),
+            "mappings[1].target: \"Harbor.local/x\" is not a valid registry path: uppercase letters are not allowed"),
+        ("source_with_tag",        json!({"mappings": [map("docker.io/nginx:1.27", "a.io")]}),
+            "mappings[0].source: \"docker.io/nginx:1.27\" is not a valid registry path: a tag is not allowed"),
+        ("target_with_digest",     json!({"mappings": [map("docker.io", "a.io/x@sha256:00")]}),
+            "mappings[0].target: \"a.io/x@sha256:00\" is not a valid registry path: a digest is not allowed"),
+        ("target_not_a_registry",  json!({"mappings": [map("docker.io", "harbor/dockerhub")]}),
+            "mappings[0].target: \"harbor/dockerhub\" is not a valid registry path: the first segment does not read as a registry (it needs a \".\", a \":port\" or to be \"localhost\")"),
+        ("malformed_host",         json!({"mappings": [map("bad_host.io", "a.io")]}),
+            "mappings[0].source: \"bad_host.io\" is not a valid registry path: the registry is not a valid host name or address"),
+        ("malformed_path",         json!({"mappings": [map("quay.io/a//b", "a.io")]}),
+            "mappings[0].source: \"quay.io/a//b\" is not a valid registry path: the repository path has an invalid character or separator"),
+        ("duplicate_sources",      json!({"mappings": [hub, map("quay.io", "a.io"), map("docker.io", "b.io")]}),
+            "mappings[2].source: duplicates the source of mappings[0]"),
+        ("duplicate_after_normalising", json!({"mappings": [hub, map("index.docker.io", "b.io")]}),
+            "mappings[1].source: duplicates the source of mappings[0]"),
+        ("pull_secret_invalid",    json!({"mappings": [{"source": "docker.io", "target": "a.io", "pullSecret": "Harbor_Creds"}]}),
+            "mappings[0].pullSecret: \"Harbor_Creds\" is not a valid Secret name: use lower-case letters, digits and '-', starting and ending with a letter or digit"),
+        ("pull_secret_empty",      json!({"mappings": [{"source": "docker.io", "target": "a.io", "pullSecret": ""}]}),
+            "mappings[0].pullSecret: must not be empty"),
+        ("prefix_not_an_object",   json!({"prefix": "10.0.0.1:8000"}),         "prefix: expected an object, found the string \"10.0.0.1:8000\""),
+        ("prefix_target_required", json!({"prefix": {"pullSecret": "s"}}),     "prefix.target: is required"),
+        ("prefix_unknown_key",     json!({"prefix": {"target": "a.io", "source": "b.io"}}),
+            "prefix.source: unknown key (expected one of: target, pullSecret)"),
+        ("port_under_prefix",      json!({"mappings": [map("docker.io", "harbor.local:8443/hub")], "prefix": {"target": "edge.local"}}),
+            "mappings[0].target: \"harbor.local:8443/hub\" has a port, which cannot become a path segment under prefix"),
+        ("exclude_not_an_object",  json!({"mappings": [hub], "exclude": ["kube-system"]}), "exclude: expected an object, found a list"),
+        ("namespaces_not_a_list",  json!({"mappings": [hub], "exclude": {"namespaces": "kube-system"}}),
+            "exclude.namespaces: expected a list, found the string \"kube-system\""),
+        ("namespace_invalid",      json!({"mappings": [hub], "exclude": {"namespaces": ["Kube_System"]}}),
+            "exclude.namespaces[0]: \"Kube_System\" is not a valid namespace name: use lower-case letters, digits and '-', starting and ending with a letter or digit"),
+        ("namespace_empty",        json!({"mappings": [hub], "exclude": {"namespaces": [""]}}), "exclude.namespaces[0]: must not be empty"),
+        ("glob_empty",             json!({"mappings": [hub], "exclude": {"images": [""]}}), "exclude.images[0]: must not be empty"),
+        ("glob_unbalanced_bracket",json!({"mappings": [hub], "exclude": {"images": ["nginx:1.2[", "ok*"]}}),
+            "exclude.images[0]: \"nginx:1.2[\" is not a supported image glob: '[' is not supported: only * and ? are special in image globs"),
+        ("glob_with_space",        json!({"mappings": [hub], "exclude": {"images": ["nginx *"]}}),
+            "exclude.images[0]: \"nginx *\" is not a supported image glob: ' ' never appears in an image reference"),
+        ("several_at_once",        json!({"enabled": 1, "mappings": [map("", "a.io"), map("docker.io", "X.io")], "extra": true}),
+            "extra: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals); enabled: expected true or false, found the number 1; mappings[0].source: must not be empty; mappings[1].target: \"X.io\" is not a valid registry path: uppercase letters are not allowed"),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, settings, expected)| {
+            let got = errors(settings.clone());
+            (got != *expected).then(|| format!("{name}:\n   got      {got}\n   expected {expected}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn valid_settings() {
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value)> = vec![
+        ("disabled_alone",         json!({"enabled": false})),
+        ("disabled_still_parsed",  json!({"enabled": false, "prefix": {"target": "edge.local:30003/spectro-images"}})),
+        ("mapping",                json!({"mappings": [{"source": "docker.io", "target": "harbor.edge.local/dockerhub", "pullSecret": "harbor-creds"}]})),
+        ("prefix",                 json!({"prefix": {"target": "10.10.254.254:8000/spectro-images", "pullSecret": "edge-registry"}})),
+        ("null_is_absent",         json!({"prefix": {"target": "edge.local", "pullSecret": null}, "mappings": null, "exclude": null, "enabled": null})),
+        ("port_target_no_prefix",  json!({"mappings": [{"source": "docker.io", "target": "harbor.local:8443/hub"}]})),
+        ("ipv6_target",            json!({"mappings": [{"source": "docker.io", "target": "[fd00::1]:5000/hub"}]})),
+        ("full",                   json!({"enabled": true, "annotateOriginals": false,
+                                          "mappings": [{"source": "docker.io", "target": "harbor.local/hub"}],
+                                          "prefix": {"target": "edge.local"},
+                                          "exclude": {"namespaces": ["kube-system"], "images": ["registry.k8s.io/pause:*"]}})),
+    ];
+    for (name, settings) in cases {
+        assert_eq!(errors(settings), "VALID", "{name}");
+    }
+}
+
+#[test]
+fn disabled_settings_are_still_checked() {
+    assert_eq!(
+        errors(json!({"enabled": false, "mappings": [{"source": "docker.io"}]})),
+        "mappings[0].target: is required"
+    );
+}
+
+#[test]
+fn ten_thousand_mappings_validate() {
+    let mappings: Vec<Value> =
+        (0..10_000).map(|i| json!({"source": format!("r{i}.example.com"), "target": format!("mirror.local/r{i}")})).collect();
+    let settings = Settings::from_value(&json!({ "mappings": mappings })).unwrap();
+    assert_eq!(settings.rules.mappings().len(), 10_000);
+}
+
+#[test]
+fn the_wapc_operation_answers_in_the_sdk_shape() {
+    #[rustfmt::skip]
+    let cases: &[(&[u8], Value)] = &[
+        (br#"{"prefix": {"target": "edge.local"}}"#, json!({"valid": true, "message": null})),
+        (br#"{}"#,                                    json!({"valid": false, "message": NOTHING})),
+        (br#"{"prefix": "#,                           json!({"valid": false, "message": "settings are not valid JSON: EOF while parsing a value at line 1 column 11"})),
+        (b"\xff",                                     json!({"valid": false, "message": "settings are not valid UTF-8"})),
+    ];
+    for (payload, expected) in cases {
+        let response: Value = serde_json::from_slice(&validate_settings(payload)).unwrap();
+        assert_eq!(&response, expected, "{}", String::from_utf8_lossy(payload));
+    }
+}
