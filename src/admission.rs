@@ -119,7 +119,8 @@ pub fn admit(request: &Request, settings: &Settings) -> Outcome {
         .filter(|c| before.binary_search(&(c.list, c.label(), c.image.clone())).is_err())
         .filter_map(|c| redirect(c, settings, &pod, pod_update, &mut warnings))
         .collect();
-    let changes = Changes { redirects, annotate: settings.annotate_originals && !ephemeral, add_pull_secrets: !pod_update };
+    let changes =
+        Changes { redirects, annotate: settings.annotate_originals && !ephemeral, add_pull_secrets: !pod_update };
     let verdict = match response::mutate(object, &pod, &changes, &mut warnings) {
         Some(mutated) => Verdict::Mutate(mutated),
         None => Verdict::Accept,
@@ -152,7 +153,9 @@ fn redirect<'p, 'a>(
     }
     let has_secret = |secret: &str| pod.pull_secret_names.iter().any(|name| name == secret);
     if let Some(secret) = pull_secret.filter(|s| pod_update && !has_secret(s)) {
-        warnings.push(format!("image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add"));
+        warnings.push(format!(
+            "image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add"
+        ));
         return None;
     }
     Some(Redirect { container, image, pull_secret })
@@ -164,7 +167,8 @@ fn images_before(old: Option<&RawValue>) -> Vec<(List, Cow<'_, str>, Cow<'_, str
     let Some(Ok(pod)) = old.map(|old| workload::read_pod(old, Layout::Pod)) else {
         return Vec::new();
     };
-    let mut images: Vec<_> = pod.containers.into_iter().map(|c| (c.list, c.label().into_owned().into(), c.image)).collect();
+    let mut images: Vec<_> =
+        pod.containers.into_iter().map(|c| (c.list, c.label().into_owned().into(), c.image)).collect();
     images.sort();
     images
 }

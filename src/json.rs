@@ -178,8 +178,14 @@ mod tests {
 
     #[test]
     fn types_come_from_the_first_byte() {
-        let cases = [("{}", Type::Object), ("[]", Type::Array), ("\"\"", Type::String), ("true", Type::Bool),
-            ("null", Type::Null), ("-1.5", Type::Number)];
+        let cases = [
+            ("{}", Type::Object),
+            ("[]", Type::Array),
+            ("\"\"", Type::String),
+            ("true", Type::Bool),
+            ("null", Type::Null),
+            ("-1.5", Type::Number),
+        ];
         for (text, expected) in cases {
             assert_eq!(Type::of(raw(text)), expected, "{text}");
         }

@@ -20,7 +20,7 @@ pub mod splice;
 pub mod workload;
 
 use kubewarden_policy_sdk::protocol_version_guest;
-use wapc_guest::{register_function, CallResult};
+use wapc_guest::{CallResult, register_function};
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {

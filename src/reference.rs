@@ -112,11 +112,8 @@ impl<'a> Reference<'a> {
         if name.len() > NAME_MAX {
             return Err(ReferenceError::NameTooLong);
         }
-        let registry_len = if registry.is_empty() || registry == DOCKER_HUB_LEGACY {
-            DOCKER_HUB.len()
-        } else {
-            registry.len()
-        };
+        let registry_len =
+            if registry.is_empty() || registry == DOCKER_HUB_LEGACY { DOCKER_HUB.len() } else { registry.len() };
         Ok(Self { name, registry_len, tag, digest })
     }
 
@@ -342,11 +339,7 @@ fn check_path(path: &str) -> Result<(), ReferenceError> {
     if has_upper(path) {
         return Err(ReferenceError::Uppercase);
     }
-    if path.split('/').all(is_path_component) {
-        Ok(())
-    } else {
-        Err(ReferenceError::Path)
-    }
+    if path.split('/').all(is_path_component) { Ok(()) } else { Err(ReferenceError::Path) }
 }
 
 /// Lower-case alphanumeric runs joined by `.`, `_`, `__` or any run of `-`.

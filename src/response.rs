@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 
 use crate::json::Type;
-use crate::splice::{quote, Splice};
-use crate::workload::{Container, Pod, ORIGINALS_ANNOTATION};
+use crate::splice::{Splice, quote};
+use crate::workload::{Container, ORIGINALS_ANNOTATION, Pod};
 
 /// At most this many warning lines reach the user, then one line counting the rest.
 pub const WARNINGS_MAX: usize = 20;
@@ -131,10 +131,12 @@ fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warn
     for redirect in redirects {
         originals.insert(redirect.container.label().into_owned(), redirect.container.image.clone().into_owned());
     }
-    let value = quote(&serde_json::Value::from(serde_json::Map::from_iter(
-        originals.into_iter().map(|(name, image)| (name, serde_json::Value::from(image))),
-    ))
-    .to_string());
+    let value = quote(
+        &serde_json::Value::from(serde_json::Map::from_iter(
+            originals.into_iter().map(|(name, image)| (name, serde_json::Value::from(image))),
+        ))
+        .to_string(),
+    );
     let (anchor, rest): (&RawValue, &[&str]) = match (pod.originals, pod.annotations, pod.metadata) {
         (Some(originals), _, _) => (originals, &[]),
         (None, Some(annotations), _) => (annotations, &[ORIGINALS_ANNOTATION]),

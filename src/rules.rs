@@ -89,9 +89,9 @@ impl Keep<'_> {
     pub fn warning(&self) -> Option<String> {
         match self {
             Self::Invalid(error) => Some(format!("not a valid image reference: {error}")),
-            Self::PortUnderPrefix(registry) => Some(format!(
-                "registry {registry} has a port, which cannot become a path segment under the prefix"
-            )),
+            Self::PortUnderPrefix(registry) => {
+                Some(format!("registry {registry} has a port, which cannot become a path segment under the prefix"))
+            }
             Self::InvalidResult(image, error) => {
                 Some(format!("the redirect {image} would not be a valid reference: {error}"))
             }
@@ -183,19 +183,14 @@ impl Rules {
         match &self.prefix {
             Some(prefix) => reference::is_under(name, prefix.target.as_str()),
             None => reference::segment_prefixes(name).any(|candidate| {
-                self.by_target
-                    .binary_search_by(|&i| self.mappings[i].target.as_str().cmp(candidate))
-                    .is_ok()
+                self.by_target.binary_search_by(|&i| self.mappings[i].target.as_str().cmp(candidate)).is_ok()
             }),
         }
     }
 
     fn longest_mapping(&self, name: &str) -> Option<&Mapping> {
         reference::segment_prefixes(name).find_map(|candidate| {
-            self.mappings
-                .binary_search_by(|m| m.source.as_str().cmp(candidate))
-                .ok()
-                .map(|i| &self.mappings[i])
+            self.mappings.binary_search_by(|m| m.source.as_str().cmp(candidate)).ok().map(|i| &self.mappings[i])
         })
     }
 }

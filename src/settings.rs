@@ -45,8 +45,8 @@ pub struct Settings {
 impl Settings {
     /// Parses settings from JSON text (what `validate_settings` receives).
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
         Self::from_value(&value)
     }
 
@@ -309,9 +309,5 @@ fn dns_part(part: &str) -> Result<(), &'static str> {
     let ok = bytes.first().is_some_and(alnum)
         && bytes.last().is_some_and(alnum)
         && bytes.iter().all(|b| alnum(b) || *b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err("use lower-case letters, digits and '-', starting and ending with a letter or digit")
-    }
+    if ok { Ok(()) } else { Err("use lower-case letters, digits and '-', starting and ending with a letter or digit") }
 }

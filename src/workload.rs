@@ -140,16 +140,30 @@ pub fn read_pod<'a>(object: &'a RawValue, layout: Layout) -> Result<Pod<'a>, Sha
     let spec_path = format!("{path}.spec");
     let spec = required(spec, Type::Object, &spec_path)?;
     let meta_path = format!("{path}.metadata");
-    let (annotations, originals, is_mirror) = read_annotations(optional(metadata, Type::Object, &meta_path)?, &meta_path)?;
-    let [secrets, containers, init, ephemeral] =
-        pick(spec, ["imagePullSecrets", List::Containers.key(), List::InitContainers.key(), List::EphemeralContainers.key()], &spec_path)?;
+    let (annotations, originals, is_mirror) =
+        read_annotations(optional(metadata, Type::Object, &meta_path)?, &meta_path)?;
+    let [secrets, containers, init, ephemeral] = pick(
+        spec,
+        ["imagePullSecrets", List::Containers.key(), List::InitContainers.key(), List::EphemeralContainers.key()],
+        &spec_path,
+    )?;
     let secrets_path = format!("{spec_path}.imagePullSecrets");
     let pull_secret_names = read_secret_names(optional(secrets, Type::Array, &secrets_path)?, &secrets_path)?;
     let mut found = Vec::new();
     for (list, raw) in List::ALL.into_iter().zip([containers, init, ephemeral]) {
         read_containers(list, raw, &spec_path, &mut found)?;
     }
-    Ok(Pod { holder, metadata, annotations, originals, is_mirror, spec, pull_secrets: secrets, pull_secret_names, containers: found })
+    Ok(Pod {
+        holder,
+        metadata,
+        annotations,
+        originals,
+        is_mirror,
+        spec,
+        pull_secrets: secrets,
+        pull_secret_names,
+        containers: found,
+    })
 }
 
 type Annotations<'a> = (Option<&'a RawValue>, Option<&'a RawValue>, bool);
@@ -210,7 +224,11 @@ fn read_containers<'a>(
     Ok(())
 }
 
-fn pick<'a, const N: usize>(raw: &'a RawValue, keys: [&str; N], path: &str) -> Result<[Option<&'a RawValue>; N], ShapeError> {
+fn pick<'a, const N: usize>(
+    raw: &'a RawValue,
+    keys: [&str; N],
+    path: &str,
+) -> Result<[Option<&'a RawValue>; N], ShapeError> {
     json::members(raw, keys).map_err(|e| shape(path, json::message(&e)))
 }
 

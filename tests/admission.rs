@@ -4,7 +4,7 @@
 mod common;
 
 use common::{pod_request, review, review_bytes};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn hub() -> Value {
     json!({"mappings": [{"source": "docker.io", "target": "harbor.local/hub"}]})
@@ -52,11 +52,15 @@ fn every_kind_and_container_list() {
         ]);
         assert!(r.accepted, "{kind}");
         assert_eq!(r.patch, expected, "{kind}");
-        assert_eq!(r.warnings, [
-            "image redirected: nginx:1.27 -> harbor.local/hub/library/nginx:1.27",
-            "image redirected: busybox -> harbor.local/hub/library/busybox",
-            "image redirected: alpine -> harbor.local/hub/library/alpine",
-        ], "{kind}");
+        assert_eq!(
+            r.warnings,
+            [
+                "image redirected: nginx:1.27 -> harbor.local/hub/library/nginx:1.27",
+                "image redirected: busybox -> harbor.local/hub/library/busybox",
+                "image redirected: alpine -> harbor.local/hub/library/alpine",
+            ],
+            "{kind}"
+        );
     }
 }
 
@@ -98,15 +102,21 @@ fn only_image_bytes_change_and_unknown_fields_survive() {
  "spec":{"futureField":{"nested":[1.50,2e3,"\u00e9"]},"containers":[
    {"name":"app","image":"nginx:1.27","futureContainerField":true,"env":[{"name":"A","value":"docker.io/nginx"}]}]},
  "status":{}}}"#;
-    let payload = format!(r#"{{"request":{text},"settings":{{"mappings":[{{"source":"docker.io","target":"harbor.local/hub"}}],"annotateOriginals":false}}}}"#);
+    let payload = format!(
+        r#"{{"request":{text},"settings":{{"mappings":[{{"source":"docker.io","target":"harbor.local/hub"}}],"annotateOriginals":false}}}}"#
+    );
     let out: Value = serde_json::from_slice(&image_redirect_policy::admission::validate(payload.as_bytes())).unwrap();
     // Read the mutated object back as text: everything but the image is as sent.
     let start = text.find("{\"apiVersion\"").unwrap();
     let original = &text[start..text.len() - 1];
-    let expected: Value = serde_json::from_str(&original.replace("\"nginx:1.27\"", "\"harbor.local/hub/library/nginx:1.27\"")).unwrap();
+    let expected: Value =
+        serde_json::from_str(&original.replace("\"nginx:1.27\"", "\"harbor.local/hub/library/nginx:1.27\"")).unwrap();
     assert_eq!(out["mutated_object"], expected);
     let r = review_bytes(payload.as_bytes(), Some(&serde_json::from_str(original).unwrap()));
-    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx:1.27"}]));
+    assert_eq!(
+        r.patch,
+        json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx:1.27"}])
+    );
 }
 
 #[test]
@@ -118,7 +128,13 @@ fn feeding_the_output_back_changes_nothing() {
                "prefix": {"target": "edge.local:30003/mirror", "pullSecret": "edge"}}),
     ];
     for settings in settings_list {
-        let first = review(settings.clone(), pod_request("CREATE", pod(json!([{"name": "a", "image": "nginx"}, {"name": "b", "image": "quay.io/x/y:1"}]))));
+        let first = review(
+            settings.clone(),
+            pod_request(
+                "CREATE",
+                pod(json!([{"name": "a", "image": "nginx"}, {"name": "b", "image": "quay.io/x/y:1"}])),
+            ),
+        );
         let mutated = first.mutated.expect("first pass redirects");
         for operation in ["CREATE", "UPDATE"] {
             let mut request = pod_request(operation, mutated.clone());
@@ -150,23 +166,36 @@ fn originals_annotation_is_merged_never_lost() {
     ];
     for (name, object, annotation_op) in cases {
         let r = review(hub(), pod_request("CREATE", object));
-        let image_op = json!({"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"});
+        let image_op =
+            json!({"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"});
         assert_eq!(r.patch, json!([annotation_op, image_op]), "{name}");
     }
     let mut no_metadata = pod(json!([{"image": "nginx"}]));
     no_metadata.as_object_mut().unwrap().remove("metadata");
     let r = review(hub(), pod_request("CREATE", no_metadata));
-    assert_eq!(r.patch[0], json!({"op": "add", "path": "/metadata", "value": {"annotations": {
-        "image-redirect.io/original-images": originals(json!({"containers[0]": "nginx"}))}}}));
+    assert_eq!(
+        r.patch[0],
+        json!({"op": "add", "path": "/metadata", "value": {"annotations": {
+        "image-redirect.io/original-images": originals(json!({"containers[0]": "nginx"}))}}})
+    );
 
     let r = review(hub(), pod_request("CREATE", set(json!({"image-redirect.io/original-images": "not json"}))));
-    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"}]));
-    assert_eq!(r.warnings[1], "annotation image-redirect.io/original-images is not a JSON object of image names: left as is");
+    assert_eq!(
+        r.patch,
+        json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"}])
+    );
+    assert_eq!(
+        r.warnings[1],
+        "annotation image-redirect.io/original-images is not a JSON object of image names: left as is"
+    );
 
     let mut off = hub();
     off["annotateOriginals"] = json!(false);
     let r = review(off, pod_request("CREATE", set(json!({}))));
-    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"}]));
+    assert_eq!(
+        r.patch,
+        json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx"}])
+    );
 }
 
 #[test]
@@ -197,10 +226,19 @@ fn pull_secrets_are_added_once() {
     ];
     for (name, secrets, secret_op) in cases {
         let r = review(settings.clone(), with(secrets));
-        let ops: Vec<&Value> = r.patch.as_array().unwrap().iter().filter(|op| op["path"].as_str().unwrap().contains("imagePullSecrets")).collect();
+        let ops: Vec<&Value> = r
+            .patch
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|op| op["path"].as_str().unwrap().contains("imagePullSecrets"))
+            .collect();
         assert_eq!(ops[0], &secret_op, "{name}");
         if name == "empty_list" {
-            assert_eq!(ops[1], &json!({"op": "add", "path": "/spec/imagePullSecrets/1", "value": {"name": "other-creds"}}));
+            assert_eq!(
+                ops[1],
+                &json!({"op": "add", "path": "/spec/imagePullSecrets/1", "value": {"name": "other-creds"}})
+            );
         }
     }
 }
@@ -215,14 +253,20 @@ fn a_pod_update_redirects_only_what_it_sets() {
     let mut request = pod_request("UPDATE", new);
     request["oldObject"] = old;
     let r = review(settings.clone(), request);
-    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx:1.27"}]));
+    assert_eq!(
+        r.patch,
+        json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "harbor.local/hub/library/nginx:1.27"}])
+    );
 
     // imagePullSecrets cannot change on a Pod update: the image stays, and the user is told why.
     let mut request = pod_request("UPDATE", pod(json!([{"name": "app", "image": "quay.io/x:2"}])));
     request["oldObject"] = pod(json!([{"name": "app", "image": "quay.io/x:1"}]));
     let r = review(settings, request);
     assert!(r.mutated.is_none());
-    assert_eq!(r.warnings, ["image left unchanged: quay.io/x:2: it needs pull secret quay-creds, which a Pod update cannot add"]);
+    assert_eq!(
+        r.warnings,
+        ["image left unchanged: quay.io/x:2: it needs pull secret quay-creds, which a Pod update cannot add"]
+    );
 }
 
 #[test]
@@ -231,29 +275,50 @@ fn kubectl_debug_gets_its_ephemeral_container_redirected() {
         "containers": [{"name": "app", "image": "nginx"}],
         "ephemeralContainers": [{"name": "debugger-1", "image": "busybox"}]}});
     let mut new = old.clone();
-    new["spec"]["ephemeralContainers"].as_array_mut().unwrap().push(json!({"name": "debugger-2", "image": "busybox:1.36", "targetContainerName": "app"}));
+    new["spec"]["ephemeralContainers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "debugger-2", "image": "busybox:1.36", "targetContainerName": "app"}));
     let mut request = pod_request("UPDATE", new);
     request["subResource"] = json!("ephemeralcontainers");
     request["oldObject"] = old;
     let r = review(hub(), request);
     // Existing containers cannot change through this subresource, and it drops metadata changes.
-    assert_eq!(r.patch, json!([{"op": "replace", "path": "/spec/ephemeralContainers/1/image", "value": "harbor.local/hub/library/busybox:1.36"}]));
+    assert_eq!(
+        r.patch,
+        json!([{"op": "replace", "path": "/spec/ephemeralContainers/1/image", "value": "harbor.local/hub/library/busybox:1.36"}])
+    );
 }
 
 #[test]
 fn pull_policy_never_keeps_the_node_image() {
-    let r = review(hub(), pod_request("CREATE", pod(json!([
+    let r = review(
+        hub(),
+        pod_request(
+            "CREATE",
+            pod(json!([
         {"name": "a", "image": "nginx", "imagePullPolicy": "Never"},
-        {"name": "b", "image": "quay.io/x", "imagePullPolicy": "Never"}]))));
+        {"name": "b", "image": "quay.io/x", "imagePullPolicy": "Never"}])),
+        ),
+    );
     assert!(r.mutated.is_none());
-    assert_eq!(r.warnings, ["image left unchanged: nginx: imagePullPolicy is Never (it would go to harbor.local/hub/library/nginx)"]);
+    assert_eq!(
+        r.warnings,
+        ["image left unchanged: nginx: imagePullPolicy is Never (it would go to harbor.local/hub/library/nginx)"]
+    );
 }
 
 #[test]
 fn warnings_explain_images_left_alone_and_stop_at_twenty() {
     let prefix = json!({"prefix": {"target": "edge.local/mirror"}});
-    let r = review(prefix.clone(), pod_request("CREATE", pod(json!([
-        {"name": "a", "image": "localhost:5000/app"}, {"name": "b", "image": "Bad Image"}, {"name": "c", "image": "x".repeat(300)}]))));
+    let r = review(
+        prefix.clone(),
+        pod_request(
+            "CREATE",
+            pod(json!([
+        {"name": "a", "image": "localhost:5000/app"}, {"name": "b", "image": "Bad Image"}, {"name": "c", "image": "x".repeat(300)}])),
+        ),
+    );
     assert!(r.mutated.is_none());
     assert_eq!(r.warnings, [
         "image left unchanged: localhost:5000/app: registry localhost:5000 has a port, which cannot become a path segment under the prefix".to_owned(),
@@ -270,7 +335,10 @@ fn warnings_explain_images_left_alone_and_stop_at_twenty() {
 
 #[test]
 fn absent_images_are_left_to_the_controllers() {
-    let r = review(hub(), pod_request("CREATE", pod(json!([{"name": "a"}, {"name": "b", "image": null}, {"name": "c", "image": ""}]))));
+    let r = review(
+        hub(),
+        pod_request("CREATE", pod(json!([{"name": "a"}, {"name": "b", "image": null}, {"name": "c", "image": ""}]))),
+    );
     assert!(r.accepted && r.mutated.is_none() && r.warnings.is_empty());
 }
 

@@ -119,7 +119,11 @@ fn exposes_its_parts() {
     ];
     for (input, registry, path, tag, digest) in cases {
         let reference = Reference::parse(input).unwrap();
-        assert_eq!((reference.registry(), reference.path(), reference.tag(), reference.digest()), (registry, path, tag, digest), "{input}");
+        assert_eq!(
+            (reference.registry(), reference.path(), reference.tag(), reference.digest()),
+            (registry, path, tag, digest),
+            "{input}"
+        );
     }
 }
 

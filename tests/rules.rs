@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_table, settings, SHA256};
+use common::{SHA256, check_table, settings};
 use image_redirect_policy::rules::{Decision, Via};
 use serde_json::json;
 
@@ -85,11 +85,14 @@ fn prefix_mode() {
 #[test]
 fn palette_harbor_layout() {
     let s = settings(json!({"prefix": {"target": "10.10.137.220:30003/spectro-images"}}));
-    check_table(&s, &[(
-        "palette_harbor",
-        "gcr.io/spectro-images-public/kube-vip/kube-vip:v0.6.3",
-        "10.10.137.220:30003/spectro-images/gcr.io/spectro-images-public/kube-vip/kube-vip:v0.6.3",
-    )]);
+    check_table(
+        &s,
+        &[(
+            "palette_harbor",
+            "gcr.io/spectro-images-public/kube-vip/kube-vip:v0.6.3",
+            "10.10.137.220:30003/spectro-images/gcr.io/spectro-images-public/kube-vip/kube-vip:v0.6.3",
+        )],
+    );
 }
 
 #[test]
@@ -143,7 +146,9 @@ fn the_destination_decides_the_pull_secret() {
     assert!(matches!(via, Via::MappingThenPrefix(m) if m.source.as_str() == "docker.io"));
     assert_eq!(pull_secret, Some("edge-creds"));
 
-    let s = settings(json!({"mappings": [{"source": "docker.io", "target": "harbor.local/dockerhub", "pullSecret": "harbor-creds"}]}));
+    let s = settings(
+        json!({"mappings": [{"source": "docker.io", "target": "harbor.local/dockerhub", "pullSecret": "harbor-creds"}]}),
+    );
     let Decision::Redirect { via, pull_secret, .. } = s.rules.decide("nginx") else { panic!("not redirected") };
     assert!(matches!(via, Via::Mapping(_)));
     assert_eq!(pull_secret, Some("harbor-creds"));

@@ -2,7 +2,7 @@
 
 use image_redirect_policy::admission::validate_settings;
 use image_redirect_policy::settings::Settings;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const NOTHING: &str = "nothing to redirect: set mappings or prefix (or enabled: false)";
 
@@ -114,8 +114,9 @@ fn disabled_settings_are_still_checked() {
 
 #[test]
 fn ten_thousand_mappings_validate() {
-    let mappings: Vec<Value> =
-        (0..10_000).map(|i| json!({"source": format!("r{i}.example.com"), "target": format!("mirror.local/r{i}")})).collect();
+    let mappings: Vec<Value> = (0..10_000)
+        .map(|i| json!({"source": format!("r{i}.example.com"), "target": format!("mirror.local/r{i}")}))
+        .collect();
     let settings = Settings::from_value(&json!({ "mappings": mappings })).unwrap();
     assert_eq!(settings.rules.mappings().len(), 10_000);
 }

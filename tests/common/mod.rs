@@ -3,7 +3,7 @@
 
 use image_redirect_policy::rules::{Decision, Keep};
 use image_redirect_policy::settings::Settings;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub const SHA256: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
