@@ -1,0 +1,66 @@
+# image-redirect-policy — build, demo, test.
+#
+#   make demo   build the policy and evaluate sample admission requests on the embedded waPC host
+#   make test   every test: unit tables, embedded-host e2e, and the kwctl suite when kwctl is installed
+
+SHELL := /bin/bash
+WASM_TARGET := wasm32-wasip1
+POLICY_BUILD := target/$(WASM_TARGET)/release/image_redirect_policy.wasm
+SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+# The e2e host embeds wasmtime: optimised (the runtime compiles the policy),
+# but without the policy's LTO, which would make every CI build slow.
+E2E := cargo run --quiet --profile e2e -p image-redirect-e2e --
+REGISTRY ?= ghcr.io/image-redirect-policy/policies/image-redirect
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+
+.PHONY: demo test unit-tests e2e-host-tests e2e-tests fmt lint clean push wasm-target
+
+policy.wasm: $(SOURCES) | wasm-target
+	cargo build --target $(WASM_TARGET) --release
+	cp $(POLICY_BUILD) policy.wasm
+
+wasm-target:
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+demo: policy.wasm
+	$(E2E) demo --policy policy.wasm
+
+test: unit-tests e2e-host-tests e2e-tests
+
+unit-tests:
+	cargo test -p image-redirect-policy
+
+e2e-host-tests: policy.wasm
+	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e
+
+# Kubewarden's usual kwctl suite, for users who have kwctl.
+e2e-tests: policy.wasm
+	@if command -v kwctl >/dev/null && command -v bats >/dev/null; then \
+		$(MAKE) annotated-policy.wasm && bats e2e/e2e.bats; \
+	else \
+		echo "e2e-tests: SKIPPED: kwctl and bats are not both on PATH (the embedded-host e2e tests cover the same scenarios)"; \
+	fi
+
+annotated-policy.wasm: policy.wasm policy-metadata/metadata.yml README.md
+	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm: needs kwctl on PATH"; exit 1; }
+	kwctl annotate -m policy-metadata/metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+artifacthub-pkg.yml: policy-metadata/metadata.yml artifacthub/questions-ui.yml
+	@command -v kwctl >/dev/null || { echo "artifacthub-pkg.yml: needs kwctl on PATH"; exit 1; }
+	kwctl scaffold artifacthub --metadata-path policy-metadata/metadata.yml \
+		--questions-path artifacthub/questions-ui.yml > artifacthub/artifacthub-pkg.yml
+
+push: annotated-policy.wasm
+	@command -v kwctl >/dev/null || { echo "push: needs kwctl on PATH"; exit 1; }
+	kwctl push annotated-policy.wasm $(REGISTRY):v$(VERSION)
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	cargo clean
+	rm -f policy.wasm annotated-policy.wasm
