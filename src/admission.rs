@@ -7,8 +7,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::mirror::{Lookups, Mirror};
+use crate::reference::Reference;
 use crate::response::{self, Changes, Outcome, Redirect, Verdict};
-use crate::rules::Decision;
+use crate::rules::{Decision, OnMissing};
 use crate::settings::Settings;
 use crate::workload::{self, Container, Layout, List, Pod};
 
@@ -48,8 +50,8 @@ pub struct GroupVersionKind<'a> {
 }
 
 /// The waPC `validate` operation: never fails, a bad payload is a rejection.
-pub fn validate(payload: &[u8]) -> Vec<u8> {
-    evaluate(payload).to_json()
+pub fn validate(payload: &[u8], mirror: &dyn Mirror) -> Vec<u8> {
+    evaluate(payload, mirror).to_json()
 }
 
 /// The waPC `validate_settings` operation.
@@ -62,7 +64,7 @@ pub fn validate_settings(payload: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&response).unwrap_or_default()
 }
 
-pub fn evaluate(payload: &[u8]) -> Outcome {
+pub fn evaluate(payload: &[u8], mirror: &dyn Mirror) -> Outcome {
     let Ok(text) = std::str::from_utf8(payload) else {
         return Outcome::reject("the validation payload is not UTF-8");
     };
@@ -71,13 +73,14 @@ pub fn evaluate(payload: &[u8]) -> Outcome {
         Err(e) => return Outcome::reject(format!("the admission request is malformed: {e}")),
     };
     match Settings::from_json(payload.settings.map_or("{}", RawValue::get)) {
-        Ok(settings) => admit(&payload.request, &settings),
+        Ok(settings) => admit(&payload.request, &settings, mirror),
         Err(e) => Outcome::reject(format!("the policy settings are not valid: {e}")),
     }
 }
 
-/// Decides one request under valid settings.
-pub fn admit(request: &Request, settings: &Settings) -> Outcome {
+/// Decides one request under valid settings; `mirror` answers the lookups
+/// that destinations with `verify` or `pinDigest` ask for.
+pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Outcome {
     let Some(layout) = Layout::of(&request.kind.group, &request.kind.kind) else {
         return Outcome::accept();
     };
@@ -113,12 +116,28 @@ pub fn admit(request: &Request, settings: &Settings) -> Outcome {
     let pod_update = update && layout == Layout::Pod;
     let before = if pod_update { images_before(request.old_object) } else { Vec::new() };
     let mut warnings = Vec::new();
-    let redirects: Vec<Redirect> = pod
+    let planned = pod
         .containers
         .iter()
         .filter(|c| before.binary_search(&(c.list, c.label(), c.image.clone())).is_err())
-        .filter_map(|c| redirect(c, settings, &pod, pod_update, &mut warnings))
-        .collect();
+        .filter_map(|c| redirect(c, settings, &pod, pod_update, &mut warnings));
+    let mut lookups = Lookups::new(mirror);
+    let mut redirects = Vec::new();
+    for planned in planned.collect::<Vec<_>>() {
+        match lookups.resolve(planned.image.clone(), planned.destination) {
+            Ok(image) if Reference::parse(&image).is_ok() => redirects.push(Redirect { image, ..planned }),
+            Ok(image) => {
+                warnings.push(missing(&planned, &format!("the registry answered an unusable digest ({image})")))
+            }
+            Err(cause) if planned.destination.on_missing == OnMissing::Reject => {
+                let (from, to) = (response::shown(&planned.container.image), &planned.image);
+                return Outcome::reject(format!(
+                    "image {from} would be redirected to {to}, which is not available: {cause}"
+                ));
+            }
+            Err(cause) => warnings.push(missing(&planned, &cause)),
+        }
+    }
     let changes =
         Changes { redirects, annotate: settings.annotate_originals && !ephemeral, add_pull_secrets: !pod_update };
     let verdict = match response::mutate(object, &pod, &changes, &mut warnings) {
@@ -138,8 +157,8 @@ fn redirect<'p, 'a>(
     warnings: &mut Vec<String>,
 ) -> Option<Redirect<'p, 'a>> {
     let shown = response::shown(&container.image);
-    let (image, pull_secret) = match settings.rules.decide(&container.image) {
-        Decision::Redirect { image, pull_secret, .. } => (image, pull_secret),
+    let (image, destination) = match settings.rules.decide(&container.image) {
+        Decision::Redirect { image, destination, .. } => (image, destination),
         Decision::Keep(keep) => {
             if let Some(why) = keep.warning() {
                 warnings.push(format!("image left unchanged: {shown}: {why}"));
@@ -152,13 +171,18 @@ fn redirect<'p, 'a>(
         return None;
     }
     let has_secret = |secret: &str| pod.pull_secret_names.iter().any(|name| name == secret);
-    if let Some(secret) = pull_secret.filter(|s| pod_update && !has_secret(s)) {
+    if let Some(secret) = destination.pull_secret.as_deref().filter(|s| pod_update && !has_secret(s)) {
         warnings.push(format!(
             "image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add"
         ));
         return None;
     }
-    Some(Redirect { container, image, pull_secret })
+    Some(Redirect { container, image, destination })
+}
+
+fn missing(redirect: &Redirect, cause: &str) -> String {
+    let shown = response::shown(&redirect.container.image);
+    format!("image left unchanged: {shown}: {} is not available: {cause}", redirect.image)
 }
 
 /// The (list, container, image) triples of the object before an update,

@@ -12,6 +12,7 @@
 pub mod admission;
 pub mod glob;
 pub mod json;
+pub mod mirror;
 pub mod reference;
 pub mod response;
 pub mod rules;
@@ -19,6 +20,7 @@ pub mod settings;
 pub mod splice;
 pub mod workload;
 
+use kubewarden_policy_sdk::host_capabilities::oci;
 use kubewarden_policy_sdk::protocol_version_guest;
 use wapc_guest::{CallResult, register_function};
 
@@ -30,9 +32,18 @@ pub extern "C" fn wapc_init() {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
-    Ok(admission::validate(payload))
+    Ok(admission::validate(payload, &HostMirror))
 }
 
 fn validate_settings(payload: &[u8]) -> CallResult {
     Ok(admission::validate_settings(payload))
+}
+
+/// Lookups answered by the host (`oci/v1/manifest_digest`), which caches them.
+struct HostMirror;
+
+impl mirror::Mirror for HostMirror {
+    fn manifest_digest(&self, image: &str) -> Result<String, String> {
+        oci::get_manifest_digest(image).map(|answer| answer.digest).map_err(|e| e.to_string())
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 
 use crate::json::Type;
+use crate::rules::Destination;
 use crate::splice::{Splice, quote};
 use crate::workload::{Container, ORIGINALS_ANNOTATION, Pod};
 
@@ -86,7 +87,7 @@ pub fn shown(image: &str) -> String {
 pub struct Redirect<'p, 'a> {
     pub container: &'p Container<'a>,
     pub image: String,
-    pub pull_secret: Option<&'p str>,
+    pub destination: &'p Destination,
 }
 
 /// What the edits to one pod change.
@@ -150,7 +151,7 @@ fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warn
 fn add_pull_secrets(splice: &mut Splice, pod: &Pod, redirects: &[Redirect]) {
     let mut missing: Vec<&str> = redirects
         .iter()
-        .filter_map(|r| r.pull_secret)
+        .filter_map(|r| r.destination.pull_secret.as_deref())
         .filter(|secret| !pod.pull_secret_names.iter().any(|name| name == secret))
         .collect();
     missing.sort_unstable();

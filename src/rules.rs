@@ -10,26 +10,48 @@
 use crate::glob::Glob;
 use crate::reference::{self, Reference, ReferenceError, RegistryPath};
 
+/// Where a rule sends images, and what that place needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub target: RegistryPath,
+    /// Added to the pod's `imagePullSecrets` when an image ends up here.
+    pub pull_secret: Option<String>,
+    /// Ask the registry whether the redirected image exists before writing it.
+    pub verify: bool,
+    pub on_missing: OnMissing,
+    /// Write the redirected image with the digest the registry reports.
+    pub pin_digest: bool,
+}
+
+impl Destination {
+    /// Whether redirecting here needs a registry lookup.
+    pub fn needs_lookup(&self) -> bool {
+        self.verify || self.pin_digest
+    }
+}
+
+/// What to do when a lookup finds the redirected image missing (or fails).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnMissing {
+    /// Leave the original image and warn.
+    #[default]
+    Keep,
+    /// Reject the request, naming the image.
+    Reject,
+}
+
 /// One `source → target` mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
     pub source: RegistryPath,
-    pub target: RegistryPath,
-    pub pull_secret: Option<String>,
+    pub to: Destination,
 }
 
 impl Mapping {
     /// `name` with the matched source replaced by the target; `name` must be under the source.
     fn rewrite(&self, name: &str) -> String {
-        format!("{}{}", self.target, &name[self.source.as_str().len()..])
+        format!("{}{}", self.to.target, &name[self.source.as_str().len()..])
     }
-}
-
-/// `prefix`: every image moves below `target`, its registry kept as a path segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prefix {
-    pub target: RegistryPath,
-    pub pull_secret: Option<String>,
 }
 
 /// Two mappings with the same source; indices are positions in the settings.
@@ -47,7 +69,7 @@ pub struct Rules {
     mappings: Vec<Mapping>,
     /// Indices into `mappings`, sorted by target.
     by_target: Vec<usize>,
-    prefix: Option<Prefix>,
+    prefix: Option<Destination>,
     exclude_images: Vec<Glob>,
 }
 
@@ -62,8 +84,9 @@ pub enum Via<'r> {
 /// What the rules say about one image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision<'r> {
-    /// Write `image` instead; `pull_secret` is the one the destination needs.
-    Redirect { image: String, via: Via<'r>, pull_secret: Option<&'r str> },
+    /// Write `image` instead. `destination` is where the image ends up (with
+    /// mapping and prefix, the prefix): its pull secret and checks apply.
+    Redirect { image: String, via: Via<'r>, destination: &'r Destination },
     /// Leave the image alone; [`Keep::warning`] says whether the user should hear of it.
     Keep(Keep<'r>),
 }
@@ -103,7 +126,7 @@ impl Keep<'_> {
 impl Rules {
     pub fn new(
         mappings: Vec<Mapping>,
-        prefix: Option<Prefix>,
+        prefix: Option<Destination>,
         exclude_images: Vec<Glob>,
     ) -> Result<Self, Vec<DuplicateSource>> {
         let mut indexed: Vec<(usize, Mapping)> = mappings.into_iter().enumerate().collect();
@@ -118,7 +141,7 @@ impl Rules {
         }
         let mappings: Vec<Mapping> = indexed.into_iter().map(|(_, mapping)| mapping).collect();
         let mut by_target: Vec<usize> = (0..mappings.len()).collect();
-        by_target.sort_by(|&a, &b| mappings[a].target.as_str().cmp(mappings[b].target.as_str()));
+        by_target.sort_by(|&a, &b| mappings[a].to.target.as_str().cmp(mappings[b].to.target.as_str()));
         Ok(Self { mappings, by_target, prefix, exclude_images })
     }
 
@@ -131,7 +154,7 @@ impl Rules {
         &self.mappings
     }
 
-    pub fn prefix(&self) -> Option<&Prefix> {
+    pub fn prefix(&self) -> Option<&Destination> {
         self.prefix.as_ref()
     }
 
@@ -148,9 +171,9 @@ impl Rules {
             return Decision::Keep(Keep::AlreadyRedirected);
         }
         let mapped = self.longest_mapping(reference.name()).map(|m| (m, m.rewrite(reference.name())));
-        let (name, via, pull_secret) = match (&self.prefix, mapped) {
+        let (name, via, destination) = match (&self.prefix, mapped) {
             (None, None) => return Decision::Keep(Keep::NoRule),
-            (None, Some((m, name))) => (name, Via::Mapping(m), m.pull_secret.as_deref()),
+            (None, Some((m, name))) => (name, Via::Mapping(m), &m.to),
             (Some(prefix), mapped) => {
                 // Settings forbid a port in a mapping target when a prefix is set,
                 // so only an image's own registry can carry one here.
@@ -159,12 +182,12 @@ impl Rules {
                 }
                 let via = mapped.as_ref().map_or(Via::Prefix, |(m, _)| Via::MappingThenPrefix(m));
                 let name = mapped.as_ref().map_or(reference.name(), |(_, name)| name.as_str());
-                (format!("{}/{name}", prefix.target), via, prefix.pull_secret.as_deref())
+                (format!("{}/{name}", prefix.target), via, prefix)
             }
         };
         let image = reference.with_name(name);
         match Reference::parse(&image) {
-            Ok(_) => Decision::Redirect { image, via, pull_secret },
+            Ok(_) => Decision::Redirect { image, via, destination },
             Err(error) => Decision::Keep(Keep::InvalidResult(image, error)),
         }
     }
@@ -183,7 +206,7 @@ impl Rules {
         match &self.prefix {
             Some(prefix) => reference::is_under(name, prefix.target.as_str()),
             None => reference::segment_prefixes(name).any(|candidate| {
-                self.by_target.binary_search_by(|&i| self.mappings[i].target.as_str().cmp(candidate)).is_ok()
+                self.by_target.binary_search_by(|&i| self.mappings[i].to.target.as_str().cmp(candidate)).is_ok()
             }),
         }
     }

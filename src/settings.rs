@@ -12,9 +12,12 @@
 //!   - source: docker.io
 //!     target: harbor.edge.local/dockerhub
 //!     pullSecret: harbor-creds # optional
+//!     verify: false            # optional: ask the registry whether the image is there
+//!     onMissing: keep          # optional: keep the original (and warn), or reject
+//!     pinDigest: false         # optional: write the digest the registry reports
 //! prefix:                      # optional, applied after mappings
 //!   target: 10.10.254.254:8000/spectro-images
-//!   pullSecret: edge-registry  # optional
+//!   pullSecret: edge-registry  # optional; verify, onMissing, pinDigest as above
 //! exclude:
 //!   namespaces: [kube-system]
 //!   images: ["registry.k8s.io/pause:*"]
@@ -30,7 +33,7 @@ use serde_json::{Map, Value};
 
 use crate::glob::Glob;
 use crate::reference::RegistryPath;
-use crate::rules::{Mapping, Prefix, Rules};
+use crate::rules::{Destination, Mapping, OnMissing, Rules};
 
 /// Valid settings, ready to apply.
 #[derive(Debug, Clone)]
@@ -115,8 +118,8 @@ impl Errors {
 }
 
 const TOP_KEYS: &[&str] = &["enabled", "mappings", "prefix", "exclude", "annotateOriginals"];
-const MAPPING_KEYS: &[&str] = &["source", "target", "pullSecret"];
-const PREFIX_KEYS: &[&str] = &["target", "pullSecret"];
+const MAPPING_KEYS: &[&str] = &["source", "target", "pullSecret", "verify", "onMissing", "pinDigest"];
+const PREFIX_KEYS: &[&str] = &["target", "pullSecret", "verify", "onMissing", "pinDigest"];
 const EXCLUDE_KEYS: &[&str] = &["namespaces", "images"];
 
 fn read_settings(value: &Value, errors: &mut Errors) -> Option<Settings> {
@@ -151,22 +154,36 @@ fn read_settings(value: &Value, errors: &mut Errors) -> Option<Settings> {
 fn read_mapping(value: &Value, path: &Path, under_prefix: bool, errors: &mut Errors) -> Option<Mapping> {
     let object = object(value, path, MAPPING_KEYS, errors)?;
     let source = registry_path(object, path, "source", errors);
-    let target = registry_path(object, path, "target", errors);
+    let to = read_destination(object, path, errors);
     // With a prefix, the mapped image's registry becomes a path segment, which
     // cannot carry a port: say so now rather than on every admission.
-    if let Some(target) = target.as_ref().filter(|t| under_prefix && t.has_port()) {
-        let message = format!("{:?} has a port, which cannot become a path segment under prefix", target.as_str());
+    if let Some(to) = to.as_ref().filter(|to| under_prefix && to.target.has_port()) {
+        let message = format!("{:?} has a port, which cannot become a path segment under prefix", to.target.as_str());
         errors.add(&path.key("target"), message);
     }
-    let pull_secret = secret(object, path, errors);
-    Some(Mapping { source: source?, target: target?, pull_secret })
+    Some(Mapping { source: source?, to: to? })
 }
 
-fn read_prefix(value: &Value, path: &Path, errors: &mut Errors) -> Option<Prefix> {
-    let object = object(value, path, PREFIX_KEYS, errors)?;
+fn read_prefix(value: &Value, path: &Path, errors: &mut Errors) -> Option<Destination> {
+    read_destination(object(value, path, PREFIX_KEYS, errors)?, path, errors)
+}
+
+/// The keys a mapping and the prefix share: where images go and what that place needs.
+fn read_destination(object: &Map<String, Value>, path: &Path, errors: &mut Errors) -> Option<Destination> {
     let target = registry_path(object, path, "target", errors);
     let pull_secret = secret(object, path, errors);
-    Some(Prefix { target: target?, pull_secret })
+    let verify = boolean(object, path, "verify", false, errors);
+    let pin_digest = boolean(object, path, "pinDigest", false, errors);
+    let on_missing = match present(object, "onMissing") {
+        None => OnMissing::Keep,
+        Some(Value::String(word)) if word == "keep" => OnMissing::Keep,
+        Some(Value::String(word)) if word == "reject" => OnMissing::Reject,
+        Some(other) => {
+            errors.add(&path.key("onMissing"), format!("expected \"keep\" or \"reject\", found {}", describe(other)));
+            OnMissing::Keep
+        }
+    };
+    Some(Destination { target: target?, pull_secret, verify, on_missing, pin_digest })
 }
 
 fn read_exclude(value: &Value, path: &Path, errors: &mut Errors) -> (Vec<String>, Vec<Glob>) {

@@ -105,7 +105,11 @@ fn only_image_bytes_change_and_unknown_fields_survive() {
     let payload = format!(
         r#"{{"request":{text},"settings":{{"mappings":[{{"source":"docker.io","target":"harbor.local/hub"}}],"annotateOriginals":false}}}}"#
     );
-    let out: Value = serde_json::from_slice(&image_redirect_policy::admission::validate(payload.as_bytes())).unwrap();
+    let out: Value = serde_json::from_slice(&image_redirect_policy::admission::validate(
+        payload.as_bytes(),
+        &image_redirect_policy::mirror::NoMirror,
+    ))
+    .unwrap();
     // Read the mutated object back as text: everything but the image is as sent.
     let start = text.find("{\"apiVersion\"").unwrap();
     let original = &text[start..text.len() - 1];

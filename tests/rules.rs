@@ -142,14 +142,14 @@ fn the_destination_decides_the_pull_secret() {
         "mappings": [{"source": "docker.io", "target": "harbor.local/dockerhub", "pullSecret": "harbor-creds"}],
         "prefix": {"target": "edge.local:30003/mirror", "pullSecret": "edge-creds"},
     }));
-    let Decision::Redirect { via, pull_secret, .. } = s.rules.decide("nginx") else { panic!("not redirected") };
+    let Decision::Redirect { via, destination, .. } = s.rules.decide("nginx") else { panic!("not redirected") };
     assert!(matches!(via, Via::MappingThenPrefix(m) if m.source.as_str() == "docker.io"));
-    assert_eq!(pull_secret, Some("edge-creds"));
+    assert_eq!(destination.pull_secret.as_deref(), Some("edge-creds"));
 
     let s = settings(
         json!({"mappings": [{"source": "docker.io", "target": "harbor.local/dockerhub", "pullSecret": "harbor-creds"}]}),
     );
-    let Decision::Redirect { via, pull_secret, .. } = s.rules.decide("nginx") else { panic!("not redirected") };
+    let Decision::Redirect { via, destination, .. } = s.rules.decide("nginx") else { panic!("not redirected") };
     assert!(matches!(via, Via::Mapping(_)));
-    assert_eq!(pull_secret, Some("harbor-creds"));
+    assert_eq!(destination.pull_secret.as_deref(), Some("harbor-creds"));
 }

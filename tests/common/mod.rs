@@ -1,6 +1,7 @@
 //! Helpers shared by the specification tests.
 #![allow(dead_code)]
 
+use image_redirect_policy::mirror::{Mirror, NoMirror};
 use image_redirect_policy::rules::{Decision, Keep};
 use image_redirect_policy::settings::Settings;
 use serde_json::{Value, json};
@@ -50,7 +51,11 @@ pub fn review(settings: Value, request: Value) -> Review {
 }
 
 pub fn review_bytes(payload: &[u8], object: Option<&Value>) -> Review {
-    let out = image_redirect_policy::admission::validate(payload);
+    review_with(payload, object, &NoMirror)
+}
+
+pub fn review_with(payload: &[u8], object: Option<&Value>, mirror: &dyn Mirror) -> Review {
+    let out = image_redirect_policy::admission::validate(payload, mirror);
     let response: Value = serde_json::from_slice(&out).expect("the response is JSON");
     // The SDK's own type must read it, as policy-server does.
     serde_json::from_slice::<kubewarden_policy_sdk::response::ValidationResponse>(&out).expect("SDK-shaped response");

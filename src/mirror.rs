@@ -1,0 +1,65 @@
+//! Asking the destination registry about a redirected image: does it exist,
+//! and what is its digest.
+//!
+//! The policy itself never does I/O: it asks through [`Mirror`], which the
+//! waPC layer answers with Kubewarden's `oci/v1/manifest_digest` host
+//! capability (policy-server resolves and caches the digest) and tests answer
+//! from a table.
+
+use crate::rules::Destination;
+
+/// Whatever can resolve an image to its manifest digest.
+pub trait Mirror {
+    /// The digest (`sha256:…`) of `image`, or why it could not be had.
+    fn manifest_digest(&self, image: &str) -> Result<String, String>;
+}
+
+/// For builds with no host to ask: every lookup fails, so `verify` keeps
+/// (or rejects) instead of redirecting blindly.
+pub struct NoMirror;
+
+impl Mirror for NoMirror {
+    fn manifest_digest(&self, _image: &str) -> Result<String, String> {
+        Err("this build cannot query registries".to_owned())
+    }
+}
+
+/// Lookups made while deciding one request: an image shared by several
+/// containers is asked about once.
+pub struct Lookups<'m> {
+    mirror: &'m dyn Mirror,
+    answers: Vec<(String, Result<String, String>)>,
+}
+
+impl<'m> Lookups<'m> {
+    pub fn new(mirror: &'m dyn Mirror) -> Self {
+        Self { mirror, answers: Vec::new() }
+    }
+
+    /// The image to write for a redirect to `image` at `destination`: itself,
+    /// or pinned to its digest; `Err` with the cause when it is missing.
+    ///
+    /// A lookup happens only when the destination asks for one. An image that
+    /// already carries a digest is never pinned again; verifying it asks for
+    /// exactly that digest.
+    pub fn resolve(&mut self, image: String, destination: &Destination) -> Result<String, String> {
+        let pinned = image.contains('@');
+        if !destination.verify && (pinned || !destination.pin_digest) {
+            return Ok(image);
+        }
+        let digest = self.digest(&image)?;
+        match destination.pin_digest && !pinned {
+            true => Ok(format!("{image}@{digest}")),
+            false => Ok(image),
+        }
+    }
+
+    fn digest(&mut self, image: &str) -> Result<String, String> {
+        if let Some((_, answer)) = self.answers.iter().find(|(asked, _)| asked == image) {
+            return answer.clone();
+        }
+        let answer = self.mirror.manifest_digest(image);
+        self.answers.push((image.to_owned(), answer.clone()));
+        answer
+    }
+}
