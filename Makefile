@@ -13,7 +13,7 @@ E2E := cargo run --quiet --profile e2e -p image-redirect-e2e --
 REGISTRY ?= ghcr.io/image-redirect-policy/policies/image-redirect
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: demo test unit-tests e2e-host-tests e2e-tests fmt lint clean push wasm-target
+.PHONY: demo test unit-tests e2e-host-tests e2e-tests fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release

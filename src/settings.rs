@@ -122,6 +122,21 @@ const MAPPING_KEYS: &[&str] = &["source", "target", "pullSecret", "verify", "onM
 const PREFIX_KEYS: &[&str] = &["target", "pullSecret", "verify", "onMissing", "pinDigest"];
 const EXCLUDE_KEYS: &[&str] = &["namespaces", "images"];
 
+/// Every settings field as a path (`mappings[].source`, `prefix.target`…):
+/// what forms and documentation must cover, derived from the keys read here.
+pub fn field_paths() -> Vec<String> {
+    let nested = |parent: &str, keys: &[&str]| keys.iter().map(|k| format!("{parent}{k}")).collect::<Vec<_>>();
+    TOP_KEYS
+        .iter()
+        .flat_map(|&key| match key {
+            "mappings" => nested("mappings[].", MAPPING_KEYS),
+            "prefix" => nested("prefix.", PREFIX_KEYS),
+            "exclude" => nested("exclude.", EXCLUDE_KEYS),
+            scalar => vec![scalar.to_owned()],
+        })
+        .collect()
+}
+
 fn read_settings(value: &Value, errors: &mut Errors) -> Option<Settings> {
     let root = Path::Root;
     let object = object(value, &root, TOP_KEYS, errors)?;
