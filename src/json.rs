@@ -75,6 +75,50 @@ pub fn text(raw: &RawValue) -> Result<Cow<'_, str>, serde_json::Error> {
     }
 }
 
+/// Where a value sits in a document, formatted only when an error names it:
+/// on the success path a path costs nothing.
+#[derive(Clone, Copy)]
+pub enum Path<'a> {
+    /// The document's name (`object`); empty when paths start at its keys.
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    /// Several keys at once, as in `spec.template`.
+    Keys(&'a Path<'a>, &'a [&'a str]),
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    pub fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    pub fn index(&'a self, index: usize) -> Path<'a> {
+        Path::Index(self, index)
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let separated = |f: &mut fmt::Formatter<'_>, parent: &Path| match parent {
+            Path::Root("") => Ok(()),
+            parent => write!(f, "{parent}."),
+        };
+        match self {
+            Path::Root(name) => f.write_str(name),
+            Path::Key(parent, key) => {
+                separated(f, parent)?;
+                f.write_str(key)
+            }
+            Path::Keys(parent, []) => write!(f, "{parent}"),
+            Path::Keys(parent, keys) => {
+                separated(f, parent)?;
+                f.write_str(&keys.join("."))
+            }
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
 /// An error's message without serde's position: positions count from the
 /// start of the slice being read, not of anything the user sent.
 pub fn message(error: &serde_json::Error) -> String {
@@ -174,6 +218,16 @@ mod tests {
         assert!(matches!(text(raw(r#""nginx:1.27""#)).unwrap(), Cow::Borrowed("nginx:1.27")));
         assert_eq!(text(raw(r#""ngi\u006ex""#)).unwrap(), "nginx");
         assert_eq!(text(raw(r#""a\"b""#)).unwrap(), "a\"b");
+    }
+
+    #[test]
+    fn paths_print_like_field_references() {
+        let object = Path::Root("object");
+        let template = Path::Keys(&object, &["spec", "template"]);
+        let containers = template.key("containers");
+        assert_eq!(containers.index(2).key("image").to_string(), "object.spec.template.containers[2].image");
+        let settings = Path::Root("");
+        assert_eq!(settings.key("mappings").index(0).key("source").to_string(), "mappings[0].source");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::glob::Glob;
+use crate::json::Path;
 use crate::reference::RegistryPath;
 use crate::rules::{Destination, Mapping, OnMissing, Rules};
 
@@ -79,35 +80,6 @@ impl fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
-/// A field's place in the settings, formatted only when there is an error.
-#[derive(Clone, Copy)]
-enum Path<'a> {
-    Root,
-    Key(&'a Path<'a>, &'a str),
-    Index(&'a Path<'a>, usize),
-}
-
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Path::Root => f.write_str("settings"),
-            Path::Key(Path::Root, key) => f.write_str(key),
-            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
-            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
-        }
-    }
-}
-
-impl<'a> Path<'a> {
-    fn key(&'a self, key: &'a str) -> Path<'a> {
-        Path::Key(self, key)
-    }
-
-    fn index(&'a self, index: usize) -> Path<'a> {
-        Path::Index(self, index)
-    }
-}
-
 #[derive(Default)]
 struct Errors(Vec<String>);
 
@@ -138,8 +110,12 @@ pub fn field_paths() -> Vec<String> {
 }
 
 fn read_settings(value: &Value, errors: &mut Errors) -> Option<Settings> {
-    let root = Path::Root;
-    let object = object(value, &root, TOP_KEYS, errors)?;
+    let root = Path::Root("");
+    let Some(object) = value.as_object() else {
+        errors.0.push(format!("settings: expected an object, found {}", describe(value)));
+        return None;
+    };
+    check_keys(object, &root, TOP_KEYS, errors);
     let enabled = boolean(object, &root, "enabled", true, errors);
     let annotate_originals = boolean(object, &root, "annotateOriginals", true, errors);
     let prefix = present(object, "prefix").and_then(|v| read_prefix(v, &root.key("prefix"), errors));
@@ -223,10 +199,14 @@ fn object<'v>(value: &'v Value, path: &Path, allowed: &[&str], errors: &mut Erro
         errors.add(path, format!("expected an object, found {}", describe(value)));
         return None;
     };
+    check_keys(object, path, allowed, errors);
+    Some(object)
+}
+
+fn check_keys(object: &Map<String, Value>, path: &Path, allowed: &[&str], errors: &mut Errors) {
     for key in object.keys().filter(|key| !allowed.contains(&key.as_str())) {
         errors.add(&path.key(key), format!("unknown key (expected one of: {})", allowed.join(", ")));
     }
-    Some(object)
 }
 
 /// The value at `key`, with `null` read as absent.

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
-use crate::json::{self, Type};
+use crate::json::{self, Path, Type};
 
 /// The annotation that records the images a redirect replaced.
 pub const ORIGINALS_ANNOTATION: &str = "image-redirect.io/original-images";
@@ -128,26 +128,24 @@ impl std::error::Error for ShapeError {}
 
 /// Finds the pod inside `object` and reads what the policy needs of it.
 pub fn read_pod<'a>(object: &'a RawValue, layout: Layout) -> Result<Pod<'a>, ShapeError> {
-    let mut path = String::from("object");
-    let mut holder = expect(object, Type::Object, &path)?;
-    for key in layout.keys() {
-        let [next] = pick(holder, [key], &path)?;
-        path.push('.');
-        path.push_str(key);
-        holder = required(next, Type::Object, &path)?;
+    let root = Path::Root("object");
+    let mut holder = expect(object, Type::Object, &root)?;
+    let keys = layout.keys();
+    for depth in 0..keys.len() {
+        let [next] = pick(holder, [keys[depth]], &Path::Keys(&root, &keys[..depth]))?;
+        holder = required(next, Type::Object, &Path::Keys(&root, &keys[..=depth]))?;
     }
-    let [metadata, spec] = pick(holder, ["metadata", "spec"], &path)?;
-    let spec_path = format!("{path}.spec");
+    let at = Path::Keys(&root, keys);
+    let [metadata, spec] = pick(holder, ["metadata", "spec"], &at)?;
+    let spec_path = at.key("spec");
     let spec = required(spec, Type::Object, &spec_path)?;
-    let meta_path = format!("{path}.metadata");
+    let meta_path = at.key("metadata");
     let (annotations, originals, is_mirror) =
         read_annotations(optional(metadata, Type::Object, &meta_path)?, &meta_path)?;
-    let [secrets, containers, init, ephemeral] = pick(
-        spec,
-        ["imagePullSecrets", List::Containers.key(), List::InitContainers.key(), List::EphemeralContainers.key()],
-        &spec_path,
-    )?;
-    let secrets_path = format!("{spec_path}.imagePullSecrets");
+    let lists = [List::Containers.key(), List::InitContainers.key(), List::EphemeralContainers.key()];
+    let [secrets, containers, init, ephemeral] =
+        pick(spec, ["imagePullSecrets", lists[0], lists[1], lists[2]], &spec_path)?;
+    let secrets_path = spec_path.key("imagePullSecrets");
     let pull_secret_names = read_secret_names(optional(secrets, Type::Array, &secrets_path)?, &secrets_path)?;
     let mut found = Vec::new();
     for (list, raw) in List::ALL.into_iter().zip([containers, init, ephemeral]) {
@@ -168,26 +166,26 @@ pub fn read_pod<'a>(object: &'a RawValue, layout: Layout) -> Result<Pod<'a>, Sha
 
 type Annotations<'a> = (Option<&'a RawValue>, Option<&'a RawValue>, bool);
 
-fn read_annotations<'a>(metadata: Option<&'a RawValue>, meta_path: &str) -> Result<Annotations<'a>, ShapeError> {
+fn read_annotations<'a>(metadata: Option<&'a RawValue>, meta_path: &Path) -> Result<Annotations<'a>, ShapeError> {
     let Some(metadata) = metadata else { return Ok((None, None, false)) };
     let [annotations] = pick(metadata, ["annotations"], meta_path)?;
-    let path = format!("{meta_path}.annotations");
+    let path = meta_path.key("annotations");
     let Some(object) = optional(annotations, Type::Object, &path)? else {
         return Ok((annotations, None, false));
     };
     let [originals, mirror] = pick(object, [ORIGINALS_ANNOTATION, MIRROR_ANNOTATION], &path)?;
-    let originals = optional(originals, Type::String, &format!("{path}[{ORIGINALS_ANNOTATION}]"))?;
+    let originals = optional(originals, Type::String, &path.key(ORIGINALS_ANNOTATION))?;
     Ok((annotations, originals, mirror.is_some()))
 }
 
-fn read_secret_names<'a>(secrets: Option<&'a RawValue>, path: &str) -> Result<Vec<Cow<'a, str>>, ShapeError> {
+fn read_secret_names<'a>(secrets: Option<&'a RawValue>, path: &Path) -> Result<Vec<Cow<'a, str>>, ShapeError> {
     let Some(secrets) = secrets else { return Ok(Vec::new()) };
     let mut names = Vec::new();
     for (i, secret) in elements(secrets, path)?.into_iter().enumerate() {
-        let item = format!("{path}[{i}]");
+        let item = path.index(i);
         let Some(secret) = optional(Some(secret), Type::Object, &item)? else { continue };
         let [name] = pick(secret, ["name"], &item)?;
-        if let Some(name) = optional(name, Type::String, &format!("{item}.name"))? {
+        if let Some(name) = optional(name, Type::String, &item.key("name"))? {
             names.push(string(name, &item)?);
         }
     }
@@ -197,27 +195,22 @@ fn read_secret_names<'a>(secrets: Option<&'a RawValue>, path: &str) -> Result<Ve
 fn read_containers<'a>(
     list: List,
     raw: Option<&'a RawValue>,
-    spec_path: &str,
+    spec_path: &Path,
     found: &mut Vec<Container<'a>>,
 ) -> Result<(), ShapeError> {
-    let path = format!("{spec_path}.{}", list.key());
+    let path = spec_path.key(list.key());
     let Some(raw) = optional(raw, Type::Array, &path)? else { return Ok(()) };
     for (index, item) in elements(raw, &path)?.into_iter().enumerate() {
-        let item_path = format!("{path}[{index}]");
-        let item = expect(item, Type::Object, &item_path)?;
-        let [name, image, policy] = pick(item, ["name", "image", "imagePullPolicy"], &item_path)?;
-        let name = match optional(name, Type::String, &format!("{item_path}.name"))? {
-            Some(name) => Some(string(name, &item_path)?),
-            None => None,
-        };
-        let pull_never = match optional(policy, Type::String, &format!("{item_path}.imagePullPolicy"))? {
-            Some(policy) => string(policy, &item_path)? == "Never",
-            None => false,
-        };
+        let at = path.index(index);
+        let item = expect(item, Type::Object, &at)?;
+        let [name, image, policy] = pick(item, ["name", "image", "imagePullPolicy"], &at)?;
+        let name = optional(name, Type::String, &at.key("name"))?.map(|name| string(name, &at)).transpose()?;
+        let policy = optional(policy, Type::String, &at.key("imagePullPolicy"))?.map(|p| string(p, &at)).transpose()?;
         // An absent image is valid Kubernetes: workload controllers may fill it in later.
-        let Some(image_literal) = optional(image, Type::String, &format!("{item_path}.image"))? else { continue };
-        let image = string(image_literal, &item_path)?;
+        let Some(image_literal) = optional(image, Type::String, &at.key("image"))? else { continue };
+        let image = string(image_literal, &at)?;
         if !image.is_empty() {
+            let pull_never = policy.is_some_and(|p| p == "Never");
             found.push(Container { list, index, name, image_literal, image, pull_never });
         }
     }
@@ -227,20 +220,20 @@ fn read_containers<'a>(
 fn pick<'a, const N: usize>(
     raw: &'a RawValue,
     keys: [&str; N],
-    path: &str,
+    path: &Path,
 ) -> Result<[Option<&'a RawValue>; N], ShapeError> {
     json::members(raw, keys).map_err(|e| shape(path, json::message(&e)))
 }
 
-fn elements<'a>(raw: &'a RawValue, path: &str) -> Result<Vec<&'a RawValue>, ShapeError> {
+fn elements<'a>(raw: &'a RawValue, path: &Path) -> Result<Vec<&'a RawValue>, ShapeError> {
     json::elements(raw).map_err(|e| shape(path, json::message(&e)))
 }
 
-fn string<'a>(raw: &'a RawValue, path: &str) -> Result<Cow<'a, str>, ShapeError> {
+fn string<'a>(raw: &'a RawValue, path: &Path) -> Result<Cow<'a, str>, ShapeError> {
     json::text(raw).map_err(|e| shape(path, json::message(&e)))
 }
 
-fn expect<'a>(raw: &'a RawValue, wanted: Type, path: &str) -> Result<&'a RawValue, ShapeError> {
+fn expect<'a>(raw: &'a RawValue, wanted: Type, path: &Path) -> Result<&'a RawValue, ShapeError> {
     match Type::of(raw) {
         found if found == wanted => Ok(raw),
         found => Err(shape(path, format_args!("expected {wanted}, found {found}"))),
@@ -248,7 +241,7 @@ fn expect<'a>(raw: &'a RawValue, wanted: Type, path: &str) -> Result<&'a RawValu
 }
 
 /// A member that must be there, of type `wanted`.
-fn required<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &str) -> Result<&'a RawValue, ShapeError> {
+fn required<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &Path) -> Result<&'a RawValue, ShapeError> {
     match raw {
         Some(raw) if Type::of(raw) != Type::Null => expect(raw, wanted, path),
         _ => Err(shape(path, "missing")),
@@ -256,13 +249,13 @@ fn required<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &str) -> Result<&
 }
 
 /// A member that may be absent or `null`; otherwise of type `wanted`.
-fn optional<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &str) -> Result<Option<&'a RawValue>, ShapeError> {
+fn optional<'a>(raw: Option<&'a RawValue>, wanted: Type, path: &Path) -> Result<Option<&'a RawValue>, ShapeError> {
     match raw {
         Some(raw) if Type::of(raw) != Type::Null => expect(raw, wanted, path).map(Some),
         _ => Ok(None),
     }
 }
 
-fn shape(path: &str, problem: impl fmt::Display) -> ShapeError {
-    ShapeError { path: path.to_owned(), problem: problem.to_string() }
+fn shape(path: &Path, problem: impl fmt::Display) -> ShapeError {
+    ShapeError { path: path.to_string(), problem: problem.to_string() }
 }
