@@ -59,7 +59,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --profile e2e -- -D warnings
 
 clean:
 	cargo clean

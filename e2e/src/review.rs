@@ -1,0 +1,179 @@
+//! One admission request evaluated as policy-server evaluates it, and the
+//! answer in the two shapes people read: a typed outcome and the
+//! AdmissionResponse `kwctl run` prints.
+
+use anyhow::{Context, Result, bail};
+use json_patch::Patch;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::host::Policy;
+
+/// What policy-server would answer for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The request as evaluated (an AdmissionReview's `request`).
+    pub request: Value,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `validate_settings` refused the settings; the request never reaches `validate`.
+    InvalidSettings(String),
+    Accepted {
+        patch: Option<Patch>,
+        warnings: Vec<String>,
+    },
+    Rejected {
+        message: String,
+        warnings: Vec<String>,
+    },
+}
+
+/// The `validate` response; `mutated_object` stays a tree, as policy-server reads it.
+#[derive(Deserialize)]
+struct ValidationResponse {
+    accepted: bool,
+    message: Option<String>,
+    mutated_object: Option<Value>,
+    warnings: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct SettingsResponse {
+    valid: bool,
+    message: Option<String>,
+}
+
+impl Policy {
+    /// Evaluates `input` (an AdmissionRequest or an AdmissionReview, like
+    /// `kwctl run` accepts) under `settings`.
+    pub fn evaluate(&self, settings: &Value, input: &Value) -> Result<Evaluation> {
+        let request = admission_request(input)?.clone();
+        let version = self.call("protocol_version", b"")?;
+        if version != br#""v1""# {
+            bail!("unsupported protocol version {}", String::from_utf8_lossy(&version));
+        }
+        let answer: SettingsResponse = serde_json::from_slice(&self.call("validate_settings", &to_vec(settings))?)
+            .context("validate_settings answered something else than a settings response")?;
+        if !answer.valid {
+            let message = answer.message.unwrap_or_default();
+            return Ok(Evaluation { request, outcome: Outcome::InvalidSettings(message) });
+        }
+        let payload = to_vec(&json!({ "request": request, "settings": settings }));
+        let response: ValidationResponse = serde_json::from_slice(&self.call("validate", &payload)?)
+            .context("validate answered something else than a validation response")?;
+        let warnings = response.warnings.unwrap_or_default();
+        let outcome = match response.accepted {
+            true => Outcome::Accepted { patch: patch(&request, response.mutated_object.as_ref()), warnings },
+            false => Outcome::Rejected { message: response.message.unwrap_or_default(), warnings },
+        };
+        Ok(Evaluation { request, outcome })
+    }
+}
+
+/// The request inside an AdmissionReview, or the input itself.
+pub fn admission_request(input: &Value) -> Result<&Value> {
+    match input.get("request") {
+        Some(request) if request.is_object() => Ok(request),
+        _ if input.get("operation").is_some() => Ok(input),
+        _ => bail!("the input is neither an AdmissionReview nor an AdmissionRequest"),
+    }
+}
+
+/// What policy-server sends the API server: the difference between the
+/// admitted object and the mutated one; nothing when they are equal.
+fn patch(request: &Value, mutated: Option<&Value>) -> Option<Patch> {
+    let diff = json_patch::diff(request.get("object").unwrap_or(&Value::Null), mutated?);
+    (!diff.0.is_empty()).then_some(diff)
+}
+
+fn to_vec(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+impl Evaluation {
+    pub fn patch(&self) -> Option<&Patch> {
+        match &self.outcome {
+            Outcome::Accepted { patch, .. } => patch.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The patch as JSON (`[]` when there is none), for exact assertions.
+    pub fn patch_json(&self) -> Value {
+        self.patch().map_or(json!([]), |patch| serde_json::to_value(patch).unwrap_or_default())
+    }
+
+    /// The object the API server would store: the request's object with the patch applied.
+    pub fn patched_object(&self) -> Result<Value> {
+        let mut object = self.request.get("object").cloned().unwrap_or(Value::Null);
+        if let Some(patch) = self.patch() {
+            json_patch::patch(&mut object, patch).context("the patch does not apply to the object")?;
+        }
+        Ok(object)
+    }
+
+    /// The AdmissionResponse `kwctl run` prints.
+    pub fn admission_response(&self) -> Value {
+        let uid = self.request.get("uid").cloned().unwrap_or(Value::Null);
+        match &self.outcome {
+            Outcome::InvalidSettings(message) => json!({ "uid": uid, "allowed": false,
+                "status": { "message": format!("Provided settings are not valid: {message}"), "code": 400 } }),
+            Outcome::Accepted { patch, warnings } => {
+                let mut response = json!({ "uid": uid, "allowed": true });
+                if let Some(patch) = patch {
+                    response["patchType"] = json!("JSONPatch");
+                    response["patch"] = json!(base64(&serde_json::to_vec(patch).unwrap_or_default()));
+                }
+                with_warnings(response, warnings)
+            }
+            Outcome::Rejected { message, warnings } => {
+                with_warnings(json!({ "uid": uid, "allowed": false, "status": { "message": message } }), warnings)
+            }
+        }
+    }
+}
+
+fn with_warnings(mut response: Value, warnings: &[String]) -> Value {
+    if !warnings.is_empty() {
+        response["warnings"] = json!(warnings);
+    }
+    response
+}
+
+/// Standard base64 with padding, as the AdmissionResponse's `patch` field is encoded.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            match i <= chunk.len() {
+                true => out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])),
+                false => out.push('='),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
+}
