@@ -13,7 +13,10 @@ E2E := cargo run --quiet --profile e2e -p image-redirect-e2e --
 REGISTRY ?= ghcr.io/image-redirect-policy/policies/image-redirect
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: demo test unit-tests e2e-host-tests e2e-tests fmt lint clean push wasm-target artifacthub-pkg.yml
+FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
+FLOOR_BUILD := cargo build --quiet --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
+
+.PHONY: demo test unit-tests e2e-host-tests e2e-tests bench fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release
@@ -32,6 +35,16 @@ unit-tests:
 
 e2e-host-tests: policy.wasm
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e
+
+# The minimal guests the benchmarks compare against (e2e/floor).
+$(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
+	$(FLOOR_BUILD)
+	cp target/floor/$(WASM_TARGET)/release/floor.wasm target/floor/mutate.wasm
+	$(FLOOR_BUILD) --features accept-only
+	cp target/floor/$(WASM_TARGET)/release/floor.wasm target/floor/accept.wasm
+
+bench: policy.wasm $(FLOORS)
+	cargo bench --profile e2e -p image-redirect-e2e --bench admission
 
 # Kubewarden's usual kwctl suite, for users who have kwctl.
 e2e-tests: policy.wasm

@@ -52,13 +52,30 @@ impl Policy {
     /// Calls `operation` on a fresh instance, as policy-server does for every
     /// request: no state survives from one call to the next.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.instantiate()?.call(operation, payload)
+    }
+
+    /// A new instance of the compiled module, initialised and ready for calls.
+    pub fn instantiate(&self) -> Result<Instance> {
         let engine = self.pre.rehydrate(None).context("cannot instantiate the policy")?;
         let registry = Arc::clone(&self.registry);
         let callback = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
             answer(registry.as_ref(), binding, namespace, operation, payload)
         };
         let host = WapcHost::new(Box::new(engine), Some(Box::new(callback))).context("cannot start the waPC host")?;
-        host.call(operation, payload).with_context(|| format!("the policy's {operation} failed"))
+        Ok(Instance { host })
+    }
+}
+
+/// One instance; calls on it share the guest's memory (benchmarks use this
+/// to separate the cost of an instance from the cost of a call).
+pub struct Instance {
+    host: WapcHost,
+}
+
+impl Instance {
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.host.call(operation, payload).with_context(|| format!("the policy's {operation} failed"))
     }
 }
 
