@@ -8,8 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::mirror::{Lookups, Mirror};
-use crate::reference::Reference;
-use crate::response::{self, Changes, Outcome, Redirect, Verdict};
+use crate::response::{self, Changes, Outcome, Redirect, Verdict, Warnings};
 use crate::rules::{Decision, OnMissing};
 use crate::settings::Settings;
 use crate::workload::{self, Container, Layout, List, Pod};
@@ -115,7 +114,7 @@ pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Out
     // itself are redirected.
     let pod_update = update && layout == Layout::Pod;
     let before = if pod_update { images_before(request.old_object) } else { Vec::new() };
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::default();
     let planned = pod
         .containers
         .iter()
@@ -124,18 +123,15 @@ pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Out
     let mut lookups = Lookups::new(mirror);
     let mut redirects = Vec::new();
     for planned in planned.collect::<Vec<_>>() {
-        match lookups.resolve(planned.image.clone(), planned.destination) {
-            Ok(image) if Reference::parse(&image).is_ok() => redirects.push(Redirect { image, ..planned }),
-            Ok(image) => {
-                warnings.push(missing(&planned, &format!("the registry answered an unusable digest ({image})")))
-            }
+        match lookups.resolve(&planned.image, planned.destination) {
+            Ok(pinned) => redirects.push(Redirect { image: pinned.unwrap_or(planned.image), ..planned }),
             Err(cause) if planned.destination.on_missing == OnMissing::Reject => {
                 let (from, to) = (response::shown(&planned.container.image), &planned.image);
                 return Outcome::reject(format!(
                     "image {from} would be redirected to {to}, which is not available: {cause}"
                 ));
             }
-            Err(cause) => warnings.push(missing(&planned, &cause)),
+            Err(cause) => warnings.add(|| missing(&planned, &cause)),
         }
     }
     let changes =
@@ -154,27 +150,27 @@ fn redirect<'p, 'a>(
     settings: &'p Settings,
     pod: &Pod,
     pod_update: bool,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Option<Redirect<'p, 'a>> {
     let shown = response::shown(&container.image);
     let (image, destination) = match settings.rules.decide(&container.image) {
         Decision::Redirect { image, destination, .. } => (image, destination),
         Decision::Keep(keep) => {
             if let Some(why) = keep.warning() {
-                warnings.push(format!("image left unchanged: {shown}: {why}"));
+                warnings.add(|| format!("image left unchanged: {shown}: {why}"));
             }
             return None;
         }
     };
     if container.pull_never {
-        warnings.push(format!("image left unchanged: {shown}: imagePullPolicy is Never (it would go to {image})"));
+        warnings.add(|| format!("image left unchanged: {shown}: imagePullPolicy is Never (it would go to {image})"));
         return None;
     }
     let has_secret = |secret: &str| pod.pull_secret_names.iter().any(|name| name == secret);
     if let Some(secret) = destination.pull_secret.as_deref().filter(|s| pod_update && !has_secret(s)) {
-        warnings.push(format!(
-            "image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add"
-        ));
+        warnings.add(|| {
+            format!("image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add")
+        });
         return None;
     }
     Some(Redirect { container, image, destination })

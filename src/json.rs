@@ -57,8 +57,27 @@ pub fn members<'a, const N: usize>(
     raw: &'a RawValue,
     keys: [&str; N],
 ) -> Result<[Option<&'a RawValue>; N], serde_json::Error> {
+    pick(raw, keys, false).map(|(found, _)| found)
+}
+
+/// [`members`], and the other keys of the object, for readers that refuse
+/// keys they do not know.
+pub fn members_and_others<'a, const N: usize>(
+    raw: &'a RawValue,
+    keys: [&str; N],
+) -> Result<([Option<&'a RawValue>; N], Vec<String>), serde_json::Error> {
+    pick(raw, keys, true)
+}
+
+type Picked<'a, const N: usize> = ([Option<&'a RawValue>; N], Vec<String>);
+
+fn pick<'a, const N: usize>(
+    raw: &'a RawValue,
+    keys: [&str; N],
+    others: bool,
+) -> Result<Picked<'a, N>, serde_json::Error> {
     let mut reader = serde_json::Deserializer::from_str(raw.get());
-    reader.deserialize_map(Pick { keys })
+    reader.deserialize_map(Pick { keys, others })
 }
 
 /// The elements of the array `raw`.
@@ -129,10 +148,12 @@ pub fn message(error: &serde_json::Error) -> String {
 
 struct Pick<'k, const N: usize> {
     keys: [&'k str; N],
+    /// Whether to collect the keys not asked for.
+    others: bool,
 }
 
 impl<'de, const N: usize> Visitor<'de> for Pick<'_, N> {
-    type Value = [Option<&'de RawValue>; N];
+    type Value = Picked<'de, N>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
@@ -140,27 +161,38 @@ impl<'de, const N: usize> Visitor<'de> for Pick<'_, N> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = [None; N];
-        while let Some(slot) = map.next_key_seed(KeySlot(&self.keys))? {
+        let mut others = Vec::new();
+        while let Some(slot) = map.next_key_seed(KeySlot { keys: &self.keys, others: self.others })? {
             match slot {
-                Some(i) if found[i].is_some() => {
+                Slot::Wanted(i) if found[i].is_some() => {
                     return Err(de::Error::custom(format_args!("duplicate key {:?}", self.keys[i])));
                 }
-                Some(i) => found[i] = Some(map.next_value()?),
-                None => {
+                Slot::Wanted(i) => found[i] = Some(map.next_value()?),
+                Slot::Other(key) => {
+                    others.extend(key);
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(found)
+        Ok((found, others))
     }
 }
 
-/// Reads an object key as the index of the wanted key it equals, if any,
-/// without allocating for the keys nobody asked for.
-struct KeySlot<'k>(&'k [&'k str]);
+enum Slot {
+    Wanted(usize),
+    /// A key nobody asked for; its text only when the caller collects them.
+    Other(Option<String>),
+}
+
+/// Reads an object key as the index of the wanted key it equals, without
+/// allocating for the keys nobody asked for unless the caller collects them.
+struct KeySlot<'k> {
+    keys: &'k [&'k str],
+    others: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for KeySlot<'_> {
-    type Value = Option<usize>;
+    type Value = Slot;
 
     fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
         reader.deserialize_str(self)
@@ -168,14 +200,17 @@ impl<'de> DeserializeSeed<'de> for KeySlot<'_> {
 }
 
 impl<'de> Visitor<'de> for KeySlot<'_> {
-    type Value = Option<usize>;
+    type Value = Slot;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a key")
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().position(|wanted| *wanted == key))
+        Ok(match self.keys.iter().position(|wanted| *wanted == key) {
+            Some(i) => Slot::Wanted(i),
+            None => Slot::Other(self.others.then(|| key.to_owned())),
+        })
     }
 }
 
@@ -206,6 +241,13 @@ mod tests {
     fn a_wanted_key_twice_is_an_error() {
         let error = members(raw(r#"{"spec": {}, "spec": {}}"#), ["spec"]).unwrap_err();
         assert_eq!(message(&error), "duplicate key \"spec\"");
+    }
+
+    #[test]
+    fn other_keys_are_collected_on_request() {
+        let (found, others) = members_and_others(raw(r#"{"a": 1, "zz": 2, "b": 3}"#), ["a"]).unwrap();
+        assert_eq!(found[0].map(RawValue::get), Some("1"));
+        assert_eq!(others, ["zz", "b"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! capability (policy-server resolves and caches the digest) and tests answer
 //! from a table.
 
+use crate::reference::Reference;
 use crate::rules::Destination;
 
 /// Whatever can resolve an image to its manifest digest.
@@ -36,21 +37,26 @@ impl<'m> Lookups<'m> {
         Self { mirror, answers: Vec::new() }
     }
 
-    /// The image to write for a redirect to `image` at `destination`: itself,
-    /// or pinned to its digest; `Err` with the cause when it is missing.
+    /// What a redirect to `image` at `destination` should write instead of
+    /// `image`: `None` for `image` itself, or the image pinned to its digest
+    /// (checked to be a valid reference); `Err` with the cause when it is missing.
     ///
     /// A lookup happens only when the destination asks for one. An image that
     /// already carries a digest is never pinned again; verifying it asks for
     /// exactly that digest.
-    pub fn resolve(&mut self, image: String, destination: &Destination) -> Result<String, String> {
+    pub fn resolve(&mut self, image: &str, destination: &Destination) -> Result<Option<String>, String> {
         let pinned = image.contains('@');
         if !destination.verify && (pinned || !destination.pin_digest) {
-            return Ok(image);
+            return Ok(None);
         }
-        let digest = self.digest(&image)?;
-        match destination.pin_digest && !pinned {
-            true => Ok(format!("{image}@{digest}")),
-            false => Ok(image),
+        let digest = self.digest(image)?;
+        if !destination.pin_digest || pinned {
+            return Ok(None);
+        }
+        let pinned = format!("{image}@{digest}");
+        match Reference::parse(&pinned) {
+            Ok(_) => Ok(Some(pinned)),
+            Err(_) => Err(format!("the registry answered an unusable digest ({digest})")),
         }
     }
 

@@ -209,9 +209,11 @@ impl RegistryPath {
         if let Some(path) = path {
             check_path(path)?;
         }
-        let path = path.unwrap_or("");
+        let text = match text.strip_prefix(DOCKER_HUB_LEGACY) {
+            Some(rest) if registry == DOCKER_HUB_LEGACY => format!("{DOCKER_HUB}{rest}"),
+            _ => text.to_owned(),
+        };
         let registry = if registry == DOCKER_HUB_LEGACY { DOCKER_HUB } else { registry };
-        let text = if path.is_empty() { registry.to_owned() } else { format!("{registry}/{path}") };
         if text.len() > NAME_MAX {
             return Err(ReferenceError::NameTooLong);
         }

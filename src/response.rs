@@ -26,16 +26,46 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub verdict: Verdict,
-    pub warnings: Vec<String>,
+    pub warnings: Warnings,
+}
+
+/// Warning lines for the user: the first [`WARNINGS_MAX`] in full, the rest
+/// only counted (a Pod with a thousand redirects formats twenty lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Warnings {
+    shown: Vec<String>,
+    hidden: usize,
+}
+
+impl Warnings {
+    pub fn add(&mut self, line: impl FnOnce() -> String) {
+        match self.shown.len() < WARNINGS_MAX {
+            true => self.shown.push(line()),
+            false => self.hidden += 1,
+        }
+    }
+
+    /// The lines as they reach the user: the shown ones, then a count of the rest.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = self.shown.clone();
+        if self.hidden > 0 {
+            lines.push(format!("{} more warnings not shown", self.hidden));
+        }
+        lines
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shown.is_empty()
+    }
 }
 
 impl Outcome {
     pub fn accept() -> Self {
-        Self { verdict: Verdict::Accept, warnings: Vec::new() }
+        Self { verdict: Verdict::Accept, warnings: Warnings::default() }
     }
 
     pub fn reject(message: impl Into<String>) -> Self {
-        Self { verdict: Verdict::Reject(message.into()), warnings: Vec::new() }
+        Self { verdict: Verdict::Reject(message.into()), warnings: Warnings::default() }
     }
 
     /// The waPC `validate` response.
@@ -58,19 +88,11 @@ impl Outcome {
         }
         if !self.warnings.is_empty() {
             out.push_str(",\"warnings\":");
-            out.push_str(&serde_json::Value::from(capped(&self.warnings)).to_string());
+            out.push_str(&serde_json::Value::from(self.warnings.lines()).to_string());
         }
         out.push('}');
         out.into_bytes()
     }
-}
-
-fn capped(warnings: &[String]) -> Vec<String> {
-    let mut shown: Vec<String> = warnings.iter().take(WARNINGS_MAX).cloned().collect();
-    if warnings.len() > WARNINGS_MAX {
-        shown.push(format!("{} more warnings not shown", warnings.len() - WARNINGS_MAX));
-    }
-    shown
 }
 
 /// An image as it may appear in a warning: quoted when it is not a
@@ -99,14 +121,14 @@ pub struct Changes<'p, 'a> {
 
 /// Applies `changes` to `object` (the admitted text holding `pod`); `None`
 /// when nothing changes. Pushes a warning per redirect.
-pub fn mutate(object: &RawValue, pod: &Pod, changes: &Changes, warnings: &mut Vec<String>) -> Option<String> {
+pub fn mutate(object: &RawValue, pod: &Pod, changes: &Changes, warnings: &mut Warnings) -> Option<String> {
     if changes.redirects.is_empty() {
         return None;
     }
     let mut splice = Splice::new(object.get());
     for redirect in &changes.redirects {
         splice.replace(redirect.container.image_literal, quote(&redirect.image));
-        warnings.push(format!("image redirected: {} -> {}", shown(&redirect.container.image), redirect.image));
+        warnings.add(|| format!("image redirected: {} -> {}", shown(&redirect.container.image), redirect.image));
     }
     if changes.annotate {
         record_originals(&mut splice, pod, &changes.redirects, warnings);
@@ -119,14 +141,14 @@ pub fn mutate(object: &RawValue, pod: &Pod, changes: &Changes, warnings: &mut Ve
 
 /// Merges `{"<container>": "<original image>"}` into the originals annotation.
 /// Entries for containers redirected now are set; all others are kept.
-fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warnings: &mut Vec<String>) {
+fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warnings: &mut Warnings) {
     let existing = match pod.originals.map(|raw| serde_json::from_str::<String>(raw.get())) {
         None => Ok(BTreeMap::new()),
         Some(Ok(text)) => serde_json::from_str::<BTreeMap<String, String>>(&text),
         Some(Err(e)) => Err(e),
     };
     let Ok(mut originals) = existing else {
-        warnings.push(format!("annotation {ORIGINALS_ANNOTATION} is not a JSON object of image names: left as is"));
+        warnings.add(|| format!("annotation {ORIGINALS_ANNOTATION} is not a JSON object of image names: left as is"));
         return;
     };
     for redirect in redirects {

@@ -129,17 +129,20 @@ impl Rules {
         prefix: Option<Destination>,
         exclude_images: Vec<Glob>,
     ) -> Result<Self, Vec<DuplicateSource>> {
-        let mut indexed: Vec<(usize, Mapping)> = mappings.into_iter().enumerate().collect();
-        indexed.sort_by(|a, b| a.1.source.as_str().cmp(b.1.source.as_str()).then(a.0.cmp(&b.0)));
-        let duplicates: Vec<DuplicateSource> = indexed
+        // Sort a permutation rather than the mappings: they are large, indices are not.
+        let source = |i: usize| mappings[i].source.as_str();
+        let mut order: Vec<usize> = (0..mappings.len()).collect();
+        order.sort_by(|&a, &b| source(a).cmp(source(b)).then(a.cmp(&b)));
+        let duplicates: Vec<DuplicateSource> = order
             .windows(2)
-            .filter(|pair| pair[0].1.source == pair[1].1.source)
-            .map(|pair| DuplicateSource { first: pair[0].0, second: pair[1].0 })
+            .filter(|pair| source(pair[0]) == source(pair[1]))
+            .map(|pair| DuplicateSource { first: pair[0], second: pair[1] })
             .collect();
         if !duplicates.is_empty() {
             return Err(duplicates);
         }
-        let mappings: Vec<Mapping> = indexed.into_iter().map(|(_, mapping)| mapping).collect();
+        let mut slots: Vec<Option<Mapping>> = mappings.into_iter().map(Some).collect();
+        let mappings: Vec<Mapping> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let mut by_target: Vec<usize> = (0..mappings.len()).collect();
         by_target.sort_by(|&a, &b| mappings[a].to.target.as_str().cmp(mappings[b].to.target.as_str()));
         Ok(Self { mappings, by_target, prefix, exclude_images })

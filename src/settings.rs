@@ -27,12 +27,13 @@
 //! `null` counts as absent for every optional field, as YAML's `prefix:` with
 //! nothing after it gives `null`.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::glob::Glob;
-use crate::json::Path;
+use crate::json::{self, Path, Type};
 use crate::reference::RegistryPath;
 use crate::rules::{Destination, Mapping, OnMissing, Rules};
 
@@ -47,16 +48,16 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Parses settings from JSON text (what `validate_settings` receives).
+    /// Parses settings from JSON text (what `validate_settings` receives, and
+    /// what arrives with every `validate`).
+    ///
+    /// The text is read as borrowed slices, never built into a tree: settings
+    /// travel with every request, so a thousand mappings must stay cheap.
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
-        let value: Value =
+        let raw: &RawValue =
             serde_json::from_str(text).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
-        Self::from_value(&value)
-    }
-
-    pub fn from_value(value: &Value) -> Result<Self, SettingsError> {
         let mut errors = Errors::default();
-        let settings = read_settings(value, &mut errors);
+        let settings = read_settings(raw, &mut errors);
         match (settings, errors.0.is_empty()) {
             (Some(settings), true) => Ok(settings),
             _ => Err(SettingsError(errors.0)),
@@ -89,10 +90,10 @@ impl Errors {
     }
 }
 
-const TOP_KEYS: &[&str] = &["enabled", "mappings", "prefix", "exclude", "annotateOriginals"];
-const MAPPING_KEYS: &[&str] = &["source", "target", "pullSecret", "verify", "onMissing", "pinDigest"];
-const PREFIX_KEYS: &[&str] = &["target", "pullSecret", "verify", "onMissing", "pinDigest"];
-const EXCLUDE_KEYS: &[&str] = &["namespaces", "images"];
+const TOP_KEYS: [&str; 5] = ["enabled", "mappings", "prefix", "exclude", "annotateOriginals"];
+const MAPPING_KEYS: [&str; 6] = ["source", "target", "pullSecret", "verify", "onMissing", "pinDigest"];
+const PREFIX_KEYS: [&str; 5] = ["target", "pullSecret", "verify", "onMissing", "pinDigest"];
+const EXCLUDE_KEYS: [&str; 2] = ["namespaces", "images"];
 
 /// Every settings field as a path (`mappings[].source`, `prefix.target`…):
 /// what forms and documentation must cover, derived from the keys read here.
@@ -101,37 +102,39 @@ pub fn field_paths() -> Vec<String> {
     TOP_KEYS
         .iter()
         .flat_map(|&key| match key {
-            "mappings" => nested("mappings[].", MAPPING_KEYS),
-            "prefix" => nested("prefix.", PREFIX_KEYS),
-            "exclude" => nested("exclude.", EXCLUDE_KEYS),
+            "mappings" => nested("mappings[].", &MAPPING_KEYS),
+            "prefix" => nested("prefix.", &PREFIX_KEYS),
+            "exclude" => nested("exclude.", &EXCLUDE_KEYS),
             scalar => vec![scalar.to_owned()],
         })
         .collect()
 }
 
-fn read_settings(value: &Value, errors: &mut Errors) -> Option<Settings> {
-    let root = Path::Root("");
-    let Some(object) = value.as_object() else {
-        errors.0.push(format!("settings: expected an object, found {}", describe(value)));
+fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
+    if Type::of(raw) != Type::Object {
+        errors.0.push(format!("settings: expected an object, found {}", describe(raw)));
         return None;
-    };
-    check_keys(object, &root, TOP_KEYS, errors);
-    let enabled = boolean(object, &root, "enabled", true, errors);
-    let annotate_originals = boolean(object, &root, "annotateOriginals", true, errors);
-    let prefix = present(object, "prefix").and_then(|v| read_prefix(v, &root.key("prefix"), errors));
-    let under_prefix = present(object, "prefix").is_some();
-    let mappings = list(object, &root, "mappings", errors, |v, p, e| read_mapping(v, p, under_prefix, e));
-    let (exclude_namespaces, exclude_images) = match present(object, "exclude") {
-        Some(value) => read_exclude(value, &root.key("exclude"), errors),
+    }
+    let root = Path::Root("");
+    let [enabled, mappings, written_prefix, exclude, annotate] = object(raw, &root, TOP_KEYS, errors)?;
+    let enabled = boolean(enabled, &root.key("enabled"), true, errors);
+    let annotate_originals = boolean(annotate, &root.key("annotateOriginals"), true, errors);
+    let prefix_path = root.key("prefix");
+    let prefix = present(written_prefix).and_then(|raw| read_prefix(raw, &prefix_path, errors));
+    let under_prefix = present(written_prefix).is_some();
+    let mappings_path = root.key("mappings");
+    let mappings =
+        list(mappings, &mappings_path, errors, |raw, path, errors| read_mapping(raw, path, under_prefix, errors));
+    let (exclude_namespaces, exclude_images) = match present(exclude) {
+        Some(raw) => read_exclude(raw, &root.key("exclude"), errors),
         None => (Vec::new(), Vec::new()),
     };
     let rules = match Rules::new(mappings, prefix, exclude_images) {
         Ok(rules) => rules,
         Err(duplicates) => {
-            let list = root.key("mappings");
             for d in duplicates {
                 let message = format!("duplicates the source of mappings[{}]", d.first);
-                errors.add(&list.index(d.second).key("source"), message);
+                errors.add(&mappings_path.index(d.second).key("source"), message);
             }
             return None;
         }
@@ -142,10 +145,10 @@ fn read_settings(value: &Value, errors: &mut Errors) -> Option<Settings> {
     Some(Settings { enabled, annotate_originals, rules, exclude_namespaces })
 }
 
-fn read_mapping(value: &Value, path: &Path, under_prefix: bool, errors: &mut Errors) -> Option<Mapping> {
-    let object = object(value, path, MAPPING_KEYS, errors)?;
-    let source = registry_path(object, path, "source", errors);
-    let to = read_destination(object, path, errors);
+fn read_mapping(raw: &RawValue, path: &Path, under_prefix: bool, errors: &mut Errors) -> Option<Mapping> {
+    let [source, target, pull_secret, verify, on_missing, pin_digest] = object(raw, path, MAPPING_KEYS, errors)?;
+    let source = registry_path(source, &path.key("source"), errors);
+    let to = read_destination(path, [target, pull_secret, verify, on_missing, pin_digest], errors);
     // With a prefix, the mapped image's registry becomes a path segment, which
     // cannot carry a port: say so now rather than on every admission.
     if let Some(to) = to.as_ref().filter(|to| under_prefix && to.target.has_port()) {
@@ -155,126 +158,143 @@ fn read_mapping(value: &Value, path: &Path, under_prefix: bool, errors: &mut Err
     Some(Mapping { source: source?, to: to? })
 }
 
-fn read_prefix(value: &Value, path: &Path, errors: &mut Errors) -> Option<Destination> {
-    read_destination(object(value, path, PREFIX_KEYS, errors)?, path, errors)
+fn read_prefix(raw: &RawValue, path: &Path, errors: &mut Errors) -> Option<Destination> {
+    read_destination(path, object(raw, path, PREFIX_KEYS, errors)?, errors)
 }
 
-/// The keys a mapping and the prefix share: where images go and what that place needs.
-fn read_destination(object: &Map<String, Value>, path: &Path, errors: &mut Errors) -> Option<Destination> {
-    let target = registry_path(object, path, "target", errors);
-    let pull_secret = secret(object, path, errors);
-    let verify = boolean(object, path, "verify", false, errors);
-    let pin_digest = boolean(object, path, "pinDigest", false, errors);
-    let on_missing = match present(object, "onMissing") {
+/// The keys a mapping and the prefix share (`PREFIX_KEYS`, in that order):
+/// where images go and what that place needs.
+fn read_destination(path: &Path, members: [Option<&RawValue>; 5], errors: &mut Errors) -> Option<Destination> {
+    let [target, pull_secret, verify, on_missing, pin_digest] = members;
+    let target = registry_path(target, &path.key("target"), errors);
+    let pull_secret = present(pull_secret).and_then(|raw| secret(raw, &path.key("pullSecret"), errors));
+    let verify = boolean(verify, &path.key("verify"), false, errors);
+    let pin_digest = boolean(pin_digest, &path.key("pinDigest"), false, errors);
+    let on_missing = match present(on_missing) {
         None => OnMissing::Keep,
-        Some(Value::String(word)) if word == "keep" => OnMissing::Keep,
-        Some(Value::String(word)) if word == "reject" => OnMissing::Reject,
-        Some(other) => {
-            errors.add(&path.key("onMissing"), format!("expected \"keep\" or \"reject\", found {}", describe(other)));
-            OnMissing::Keep
-        }
+        Some(raw) => match raw.get() {
+            r#""keep""# => OnMissing::Keep,
+            r#""reject""# => OnMissing::Reject,
+            _ => {
+                let message = format!("expected \"keep\" or \"reject\", found {}", describe(raw));
+                errors.add(&path.key("onMissing"), message);
+                OnMissing::Keep
+            }
+        },
     };
     Some(Destination { target: target?, pull_secret, verify, on_missing, pin_digest })
 }
 
-fn read_exclude(value: &Value, path: &Path, errors: &mut Errors) -> (Vec<String>, Vec<Glob>) {
-    let Some(object) = object(value, path, EXCLUDE_KEYS, errors) else {
+fn read_exclude(raw: &RawValue, path: &Path, errors: &mut Errors) -> (Vec<String>, Vec<Glob>) {
+    let Some([namespaces, images]) = object(raw, path, EXCLUDE_KEYS, errors) else {
         return (Vec::new(), Vec::new());
     };
-    let mut namespaces = list(object, path, "namespaces", errors, |value, path, errors| {
-        let name = string(value, path, errors)?;
-        checked(path, name, dns_label(name), "is not a valid namespace name", errors).map(|()| name.to_owned())
+    let mut namespaces = list(namespaces, &path.key("namespaces"), errors, |raw, path, errors| {
+        let name = string(raw, path, errors)?;
+        checked(path, &name, dns_label(&name), "is not a valid namespace name", errors).map(|()| name.into_owned())
     });
     namespaces.sort_unstable();
-    let images = list(object, path, "images", errors, |value, path, errors| {
-        let glob = string(value, path, errors)?;
-        checked(path, glob, Glob::parse(glob), "is not a supported image glob", errors)
+    let images = list(images, &path.key("images"), errors, |raw, path, errors| {
+        let glob = string(raw, path, errors)?;
+        checked(path, &glob, Glob::parse(&glob), "is not a supported image glob", errors)
     });
     (namespaces, images)
 }
 
-/// An object whose keys are all in `allowed`; unknown keys are errors.
-fn object<'v>(value: &'v Value, path: &Path, allowed: &[&str], errors: &mut Errors) -> Option<&'v Map<String, Value>> {
-    let Some(object) = value.as_object() else {
-        errors.add(path, format!("expected an object, found {}", describe(value)));
+/// The members `keys` of the object `raw`; other keys, and keys written
+/// twice, are errors.
+fn object<'a, const N: usize>(
+    raw: &'a RawValue,
+    path: &Path,
+    keys: [&str; N],
+    errors: &mut Errors,
+) -> Option<[Option<&'a RawValue>; N]> {
+    if Type::of(raw) != Type::Object {
+        errors.add(path, format!("expected an object, found {}", describe(raw)));
         return None;
-    };
-    check_keys(object, path, allowed, errors);
-    Some(object)
-}
-
-fn check_keys(object: &Map<String, Value>, path: &Path, allowed: &[&str], errors: &mut Errors) {
-    for key in object.keys().filter(|key| !allowed.contains(&key.as_str())) {
-        errors.add(&path.key(key), format!("unknown key (expected one of: {})", allowed.join(", ")));
+    }
+    match json::members_and_others(raw, keys) {
+        Ok((members, others)) => {
+            for key in others {
+                errors.add(&path.key(&key), format!("unknown key (expected one of: {})", keys.join(", ")));
+            }
+            Some(members)
+        }
+        Err(e) => {
+            errors.add(path, json::message(&e));
+            None
+        }
     }
 }
 
-/// The value at `key`, with `null` read as absent.
-fn present<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    object.get(key).filter(|value| !value.is_null())
+/// The member, with `null` read as absent.
+fn present(raw: Option<&RawValue>) -> Option<&RawValue> {
+    raw.filter(|raw| Type::of(raw) != Type::Null)
 }
 
-fn boolean(object: &Map<String, Value>, path: &Path, key: &str, default: bool, errors: &mut Errors) -> bool {
-    match present(object, key) {
+fn boolean(raw: Option<&RawValue>, path: &Path, default: bool, errors: &mut Errors) -> bool {
+    match present(raw) {
         None => default,
-        Some(Value::Bool(value)) => *value,
+        Some(raw) if Type::of(raw) == Type::Bool => raw.get() == "true",
         Some(other) => {
-            errors.add(&path.key(key), format!("expected true or false, found {}", describe(other)));
+            errors.add(path, format!("expected true or false, found {}", describe(other)));
             default
         }
     }
 }
 
-/// The items at `key` that `read` accepts; absent means empty.
+/// The items of the list `raw` that `read` accepts; absent means empty.
 fn list<T>(
-    object: &Map<String, Value>,
+    raw: Option<&RawValue>,
     path: &Path,
-    key: &str,
     errors: &mut Errors,
-    read: impl Fn(&Value, &Path, &mut Errors) -> Option<T>,
+    read: impl Fn(&RawValue, &Path, &mut Errors) -> Option<T>,
 ) -> Vec<T> {
-    let path = path.key(key);
-    match present(object, key) {
-        None => Vec::new(),
-        Some(Value::Array(items)) => {
-            items.iter().enumerate().filter_map(|(i, item)| read(item, &path.index(i), errors)).collect()
-        }
-        Some(other) => {
-            errors.add(&path, format!("expected a list, found {}", describe(other)));
+    let Some(raw) = present(raw) else { return Vec::new() };
+    if Type::of(raw) != Type::Array {
+        errors.add(path, format!("expected a list, found {}", describe(raw)));
+        return Vec::new();
+    }
+    match json::elements(raw) {
+        Ok(items) => items.into_iter().enumerate().filter_map(|(i, item)| read(item, &path.index(i), errors)).collect(),
+        Err(e) => {
+            errors.add(path, json::message(&e));
             Vec::new()
         }
     }
 }
 
 /// A non-empty string.
-fn string<'v>(value: &'v Value, path: &Path, errors: &mut Errors) -> Option<&'v str> {
-    match value {
-        Value::String(text) if text.is_empty() => {
+fn string<'a>(raw: &'a RawValue, path: &Path, errors: &mut Errors) -> Option<Cow<'a, str>> {
+    if Type::of(raw) != Type::String {
+        errors.add(path, format!("expected a string, found {}", describe(raw)));
+        return None;
+    }
+    match json::text(raw) {
+        Ok(text) if text.is_empty() => {
             errors.add(path, "must not be empty");
             None
         }
-        Value::String(text) => Some(text),
-        other => {
-            errors.add(path, format!("expected a string, found {}", describe(other)));
+        Ok(text) => Some(text),
+        Err(e) => {
+            errors.add(path, json::message(&e));
             None
         }
     }
 }
 
-fn registry_path(object: &Map<String, Value>, path: &Path, key: &str, errors: &mut Errors) -> Option<RegistryPath> {
-    let path = path.key(key);
-    let Some(value) = object.get(key) else {
-        errors.add(&path, "is required");
+fn registry_path(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Option<RegistryPath> {
+    let Some(raw) = raw else {
+        errors.add(path, "is required");
         return None;
     };
-    let text = string(value, &path, errors)?;
-    checked(&path, text, RegistryPath::parse(text), "is not a valid registry path", errors)
+    let text = string(raw, path, errors)?;
+    checked(path, &text, RegistryPath::parse(&text), "is not a valid registry path", errors)
 }
 
-fn secret(object: &Map<String, Value>, path: &Path, errors: &mut Errors) -> Option<String> {
-    let path = path.key("pullSecret");
-    let name = string(present(object, "pullSecret")?, &path, errors)?;
-    checked(&path, name, dns_subdomain(name), "is not a valid Secret name", errors).map(|()| name.to_owned())
+fn secret(raw: &RawValue, path: &Path, errors: &mut Errors) -> Option<String> {
+    let name = string(raw, path, errors)?;
+    checked(path, &name, dns_subdomain(&name), "is not a valid Secret name", errors).map(|()| name.into_owned())
 }
 
 /// Records `result`'s error as `"<value>" <what>: <why>`.
@@ -288,14 +308,14 @@ fn checked<T, E: fmt::Display>(
     result.map_err(|why| errors.add(path, format!("{value:?} {what}: {why}"))).ok()
 }
 
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {s:?}"),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "an object".to_owned(),
+/// A value as an error message names it: scalars as written, containers by kind.
+fn describe(raw: &RawValue) -> String {
+    match Type::of(raw) {
+        Type::Null | Type::Bool => raw.get().to_owned(),
+        Type::Number => format!("the number {}", raw.get()),
+        Type::String => format!("the string {}", raw.get()),
+        Type::Array => "a list".to_owned(),
+        Type::Object => "an object".to_owned(),
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 const NOTHING: &str = "nothing to redirect: set mappings or prefix (or enabled: false)";
 
 fn errors(settings: Value) -> String {
-    match Settings::from_value(&settings) {
+    match Settings::from_json(&settings.to_string()) {
         Ok(_) => "VALID".to_owned(),
         Err(e) => e.to_string(),
     }
@@ -121,7 +121,7 @@ fn ten_thousand_mappings_validate() {
     let mappings: Vec<Value> = (0..10_000)
         .map(|i| json!({"source": format!("r{i}.example.com"), "target": format!("mirror.local/r{i}")}))
         .collect();
-    let settings = Settings::from_value(&json!({ "mappings": mappings })).unwrap();
+    let settings = Settings::from_json(&json!({ "mappings": mappings }).to_string()).unwrap();
     assert_eq!(settings.rules.mappings().len(), 10_000);
 }
 

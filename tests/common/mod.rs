@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 pub const SHA256: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub fn settings(value: Value) -> Settings {
-    Settings::from_value(&value).unwrap_or_else(|e| panic!("settings rejected: {e}"))
+    Settings::from_json(&value.to_string()).unwrap_or_else(|e| panic!("settings rejected: {e}"))
 }
 
 /// What a decision looks like in a table: the new image, or why it stays.
