@@ -16,7 +16,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
 FLOOR_BUILD := cargo build --quiet --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo test unit-tests e2e-host-tests e2e-tests bench fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo test unit-tests e2e-host-tests e2e-tests bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release
@@ -45,6 +45,15 @@ $(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
 
 bench: policy.wasm $(FLOORS)
 	cargo bench --profile e2e -p image-redirect-e2e --bench admission
+
+# Each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz; not part of `make test`).
+FUZZ_SECONDS ?= 30
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	cd fuzz && for target in reference settings validate; do \
+		mkdir -p corpus/$$target && \
+		cargo +nightly fuzz run $$target corpus/$$target seeds/$$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 # Kubewarden's usual kwctl suite, for users who have kwctl.
 e2e-tests: policy.wasm
