@@ -16,7 +16,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
 FLOOR_BUILD := cargo build --quiet --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo test unit-tests e2e-host-tests e2e-tests bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo test unit-tests e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release
@@ -33,8 +33,18 @@ test: unit-tests e2e-host-tests e2e-tests
 unit-tests:
 	cargo test -p image-redirect-policy
 
-e2e-host-tests: policy.wasm
+e2e-host-tests: policy.wasm registry-tools
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e
+
+# A real OCI registry for the e2e tests (mirror checks, the policy as an OCI artifact):
+# Debian's docker-registry, filled with skopeo. Installed when missing and we are root (as in CI).
+registry-tools:
+	@command -v docker-registry >/dev/null && command -v skopeo >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo >/dev/null; \
+		else \
+			echo "registry-tools: install Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)"; exit 1; \
+		fi; }
 
 # The minimal guests the benchmarks compare against (e2e/floor).
 $(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
