@@ -79,6 +79,22 @@ fn deeply_nested_unknown_fields_are_carried_not_parsed() {
     assert!(text.ends_with(r#"]}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"]}"#));
 }
 
+/// Found by the `validate` fuzz target: a number no f64 holds. The policy never
+/// parses numbers, so it carries the digits as sent; a host that could read
+/// the request can read the response.
+#[test]
+fn numbers_beyond_f64_are_carried_verbatim() {
+    let text = format!(
+        r#"{{"request":{{"kind":{{"kind":"Pod"}},"operation":"CREATE","object":{{"spec":{{"containers":[{{"name":"c","image":"nginx","ports":[{{"containerPort":91415185621e9402}}]}}]}}}}}},"settings":{}}}"#,
+        hub()
+    );
+    let response = String::from_utf8(image_redirect_policy::admission::validate(text.as_bytes(), &NoMirror)).unwrap();
+    assert_eq!(
+        response,
+        r#"{"accepted":true,"mutated_object":{"spec":{"containers":[{"name":"c","image":"harbor.local/hub/library/nginx","ports":[{"containerPort":91415185621e9402}]}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"]}"#
+    );
+}
+
 #[test]
 fn deeply_nested_settings_are_refused_with_a_reason() {
     let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));

@@ -23,10 +23,20 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
+/// The response's shape, with the object kept as text: it carries the
+/// request's bytes, numbers included, whether or not a tree could hold them
+/// (an f64 cannot hold 1e9402; JSON allows it).
+#[derive(serde::Deserialize)]
+struct Response<'a> {
+    accepted: bool,
+    #[serde(borrow)]
+    mutated_object: Option<&'a serde_json::value::RawValue>,
+}
+
 fn check(payload: &[u8]) {
-    let response: serde_json::Value = serde_json::from_slice(&validate(payload, &NoMirror)).expect("JSON response");
-    assert!(response["accepted"].is_boolean());
-    if let Some(mutated) = response.get("mutated_object") {
-        assert!(mutated.is_object(), "the mutated object is an object");
+    let out = validate(payload, &NoMirror);
+    let response: Response = serde_json::from_slice(&out).expect("a JSON response");
+    if let Some(object) = response.mutated_object {
+        assert!(response.accepted && object.get().starts_with('{'), "a mutated object is an object");
     }
 }
