@@ -277,3 +277,18 @@ fn mirror_checks_go_through_the_oci_host_call() {
         warnings: vec![],
     });
 }
+
+#[test]
+fn every_example_manifest_carries_settings_the_policy_accepts() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let manifest: Value = serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let settings = serde_json::to_vec(&manifest["spec"]["settings"]).unwrap();
+        let answer: Value = serde_json::from_slice(&policy().call("validate_settings", &settings).unwrap()).unwrap();
+        assert_eq!(answer, json!({"valid": true, "message": null}), "{}", path.display());
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
