@@ -63,8 +63,8 @@ fn main() {
     for case in cases() {
         let policy = if case.verifies { &verifying } else { &policy };
         let floor = if case.mutates { &floor_mutate } else { &floor_accept };
-        let (fresh, fresh_floor) = (fresh(&policy, &case.payload), fresh(floor, &case.payload));
-        let (warm, warm_floor) = (warm(&policy, &case.payload), warm(floor, &case.payload));
+        let (fresh, fresh_floor) = (fresh(policy, &case.payload), fresh(floor, &case.payload));
+        let (warm, warm_floor) = (warm(policy, &case.payload), warm(floor, &case.payload));
         println!(
             "{:<34} {:>9} / {:>7} {:>10} {:>6.2}   {:>9} / {:>7} {:>10} {:>6.2}",
             case.name,
