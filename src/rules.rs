@@ -157,10 +157,6 @@ impl Rules {
         &self.mappings
     }
 
-    pub fn prefix(&self) -> Option<&Destination> {
-        self.prefix.as_ref()
-    }
-
     /// Decides where `image` (as written in a container) should be pulled from.
     pub fn decide(&self, image: &str) -> Decision<'_> {
         let reference = match Reference::parse(image) {
