@@ -176,7 +176,7 @@ fn add_pull_secrets(splice: &mut Splice, pod: &Pod, redirects: &[Redirect]) {
         .filter_map(|r| r.destination.pull_secret.as_deref())
         .filter(|secret| !pod.pull_secret_names.iter().any(|name| name == secret))
         .collect();
-    missing.sort_unstable();
+    missing.sort();
     missing.dedup();
     let entries: Vec<String> = missing.iter().map(|name| format!("{{\"name\":{}}}", quote(name))).collect();
     match pod.pull_secrets {

@@ -133,7 +133,7 @@ impl Rules {
         // the positions the operator wrote; then the mappings sort in place.
         let source = |i: usize| mappings[i].source.as_str();
         let mut order: Vec<usize> = (0..mappings.len()).collect();
-        order.sort_unstable_by(|&a, &b| source(a).cmp(source(b)).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| source(a).cmp(source(b)).then(a.cmp(&b)));
         let duplicates: Vec<DuplicateSource> = order
             .windows(2)
             .filter(|pair| source(pair[0]) == source(pair[1]))
@@ -143,9 +143,9 @@ impl Rules {
             return Err(duplicates);
         }
         let mut mappings = mappings;
-        mappings.sort_unstable_by(|a, b| a.source.as_str().cmp(b.source.as_str()));
+        mappings.sort_by(|a, b| a.source.as_str().cmp(b.source.as_str()));
         let mut by_target: Vec<usize> = (0..mappings.len()).collect();
-        by_target.sort_unstable_by(|&a, &b| mappings[a].to.target.as_str().cmp(mappings[b].to.target.as_str()));
+        by_target.sort_by(|&a, &b| mappings[a].to.target.as_str().cmp(mappings[b].to.target.as_str()));
         Ok(Self { mappings, by_target, prefix, exclude_images })
     }
 

@@ -193,7 +193,7 @@ fn read_exclude(raw: &RawValue, path: &Path, errors: &mut Errors) -> (Vec<String
         let name = string(raw, path, errors)?;
         checked(path, &name, dns_label(&name), "is not a valid namespace name", errors).map(|()| name.into_owned())
     });
-    namespaces.sort_unstable();
+    namespaces.sort();
     let images = list(images, &path.key("images"), errors, |raw, path, errors| {
         let glob = string(raw, path, errors)?;
         checked(path, &glob, Glob::parse(&glob), "is not a supported image glob", errors)
