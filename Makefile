@@ -33,7 +33,7 @@ test: unit-tests e2e-host-tests e2e-tests
 unit-tests:
 	cargo test -p image-redirect-policy
 
-e2e-host-tests: policy.wasm registry-tools
+e2e-host-tests: policy.wasm $(FLOORS) registry-tools
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e
 
 # A real OCI registry for the e2e tests (mirror checks, the policy as an OCI artifact):
