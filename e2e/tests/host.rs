@@ -143,7 +143,7 @@ fn host_calls_get_what_policy_server_answers() {
             r#""harbor.local/library/nginx:1.27""#, json!({"ok": format!(r#"{{"digest":"{DIGEST}"}}"#)})),
         ("an unknown image gets the registry's error", &registry, "kubewarden/oci/v1/manifest_digest",
             r#""harbor.local/library/redis:7""#, json!({"error": "Host error: manifest unknown: harbor.local/library/redis:7"})),
-        ("the image must be a JSON string", &registry, "kubewarden/oci/v1/manifest_digest", "nginx",
+        ("the image must be a JSON string", &registry, "kubewarden/oci/v1/manifest_digest", "harbor.local/x",
             json!({"error": "Host error: expected value at line 1 column 1"})),
         ("other capabilities are named in the error", mutate(), "kubewarden/kubernetes/list_resources_by_namespace", "{}",
             json!({"error": "Host error: this host does not answer kubewarden/kubernetes/list_resources_by_namespace"})),
@@ -162,12 +162,14 @@ fn guest_failures_are_errors_not_host_panics() {
         ("a waPC error", "validate", "not json",
             "the policy's validate failed: Guest call failure: expected ident at line 1 column 2"),
         ("an unknown operation", "mutate", "",
-            "the policy's mutate failed: Guest call failure: No handler registered for function \"mutate\""),
-        ("a trap", "trap", "", "the policy's trap failed: Guest call failure: TRAP"),
+            "the policy's mutate failed: Guest call failure: No handler registered for function mutate"),
+        ("a trap", "trap", "",
+            "the policy's trap failed: Guest call failure: error while executing at wasm backtrace:"),
     ];
     for (name, operation, payload, expected) in cases {
-        let error = mutate().call(operation, payload.as_bytes()).unwrap_err();
-        assert_eq!(format!("{error:#}"), expected, "{name}");
+        let error = format!("{:#}", mutate().call(operation, payload.as_bytes()).unwrap_err());
+        // A trap's message goes on with the wasm backtrace, whose offsets change with every build.
+        assert_eq!(error.lines().next(), Some(expected), "{name}: {error}");
     }
     // The compiled module survives a failed instance.
     assert_eq!(mutate().call("protocol_version", b"").unwrap(), br#""v1""#);
