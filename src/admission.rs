@@ -166,8 +166,7 @@ fn redirect<'p, 'a>(
         warnings.add(|| format!("image left unchanged: {shown}: imagePullPolicy is Never (it would go to {image})"));
         return None;
     }
-    let has_secret = |secret: &str| pod.pull_secret_names.iter().any(|name| name == secret);
-    if let Some(secret) = destination.pull_secret.as_deref().filter(|s| pod_update && !has_secret(s)) {
+    if let Some(secret) = destination.pull_secret.as_deref().filter(|s| pod_update && !pod.has_pull_secret(s)) {
         warnings.add(|| {
             format!("image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add")
         });

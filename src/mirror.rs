@@ -25,6 +25,12 @@ impl Mirror for NoMirror {
     }
 }
 
+/// At most this many distinct images are looked up per request. A first lookup
+/// is a registry round trip for policy-server, and a Pod names a handful of
+/// images: a request naming thousands must not fan out into thousands of
+/// calls. Past the limit an image counts as not found, and `onMissing` decides.
+pub const LOOKUPS_MAX: usize = 100;
+
 /// Lookups made while deciding one request: an image shared by several
 /// containers is asked about once.
 pub struct Lookups<'m> {
@@ -63,6 +69,9 @@ impl<'m> Lookups<'m> {
     fn digest(&mut self, image: &str) -> Result<String, String> {
         if let Some((_, answer)) = self.answers.iter().find(|(asked, _)| asked == image) {
             return answer.clone();
+        }
+        if self.answers.len() == LOOKUPS_MAX {
+            return Err(format!("not checked: the request names more than {LOOKUPS_MAX} images to look up"));
         }
         let answer = self.mirror.manifest_digest(image);
         self.answers.push((image.to_owned(), answer.clone()));

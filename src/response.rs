@@ -142,7 +142,8 @@ pub fn mutate(object: &RawValue, pod: &Pod, changes: &Changes, warnings: &mut Wa
 /// Merges `{"<container>": "<original image>"}` into the originals annotation.
 /// Entries for containers redirected now are set; all others are kept.
 fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warnings: &mut Warnings) {
-    let existing = match pod.originals.map(|raw| serde_json::from_str::<String>(raw.get())) {
+    let written = pod.originals.filter(|raw| Type::of(raw) != Type::Null);
+    let existing = match written.map(|raw| serde_json::from_str::<String>(raw.get())) {
         None => Ok(BTreeMap::new()),
         Some(Ok(text)) => serde_json::from_str::<BTreeMap<String, String>>(&text),
         Some(Err(e)) => Err(e),
@@ -174,7 +175,7 @@ fn add_pull_secrets(splice: &mut Splice, pod: &Pod, redirects: &[Redirect]) {
     let mut missing: Vec<&str> = redirects
         .iter()
         .filter_map(|r| r.destination.pull_secret.as_deref())
-        .filter(|secret| !pod.pull_secret_names.iter().any(|name| name == secret))
+        .filter(|secret| !pod.has_pull_secret(secret))
         .collect();
     missing.sort();
     missing.dedup();

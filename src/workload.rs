@@ -79,12 +79,14 @@ pub struct Pod<'a> {
     pub metadata: Option<&'a RawValue>,
     /// `metadata.annotations`, when present (an object, or `null`).
     pub annotations: Option<&'a RawValue>,
-    /// The originals annotation's value, when present (a string).
+    /// The originals annotation's value, when present (a string, or `null`:
+    /// the key is there, so a record replaces that value rather than adding the key twice).
     pub originals: Option<&'a RawValue>,
     pub is_mirror: bool,
     pub spec: &'a RawValue,
     /// `spec.imagePullSecrets`, when present (an array, or `null`).
     pub pull_secrets: Option<&'a RawValue>,
+    /// Sorted and deduplicated, for binary search: a pod may list thousands.
     pub pull_secret_names: Vec<Cow<'a, str>>,
     /// Containers that name an image, in list order.
     pub containers: Vec<Container<'a>>,
@@ -99,6 +101,13 @@ pub struct Container<'a> {
     pub image_literal: &'a RawValue,
     pub image: Cow<'a, str>,
     pub pull_never: bool,
+}
+
+impl Pod<'_> {
+    /// Whether `spec.imagePullSecrets` names `secret`.
+    pub fn has_pull_secret(&self, secret: &str) -> bool {
+        self.pull_secret_names.binary_search_by(|name| name.as_ref().cmp(secret)).is_ok()
+    }
 }
 
 impl Container<'_> {
@@ -174,7 +183,7 @@ fn read_annotations<'a>(metadata: Option<&'a RawValue>, meta_path: &Path) -> Res
         return Ok((annotations, None, false));
     };
     let [originals, mirror] = pick(object, [ORIGINALS_ANNOTATION, MIRROR_ANNOTATION], &path)?;
-    let originals = optional(originals, Type::String, &path.key(ORIGINALS_ANNOTATION))?;
+    optional(originals, Type::String, &path.key(ORIGINALS_ANNOTATION))?;
     Ok((annotations, originals, mirror.is_some()))
 }
 
@@ -189,6 +198,8 @@ fn read_secret_names<'a>(secrets: Option<&'a RawValue>, path: &Path) -> Result<V
             names.push(string(name, &item)?);
         }
     }
+    names.sort();
+    names.dedup();
     Ok(names)
 }
 
