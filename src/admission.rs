@@ -71,7 +71,11 @@ pub fn evaluate(payload: &[u8], mirror: &dyn Mirror) -> Outcome {
         Ok(payload) => payload,
         Err(e) => return Outcome::reject(format!("the admission request is malformed: {e}")),
     };
-    match Settings::from_json(payload.settings.map_or("{}", RawValue::get)) {
+    let settings = match payload.settings {
+        Some(raw) => Settings::from_raw(raw),
+        None => Settings::from_json("{}"),
+    };
+    match settings {
         Ok(settings) => admit(&payload.request, &settings, mirror),
         Err(e) => Outcome::reject(format!("the policy settings are not valid: {e}")),
     }

@@ -69,7 +69,19 @@ pub fn members_and_others<'a, const N: usize>(
     pick(raw, keys, true)
 }
 
-type Picked<'a, const N: usize> = ([Option<&'a RawValue>; N], Vec<String>);
+/// [`members_and_others`] of every element of the array `raw`, in one pass
+/// over it (lists of objects arrive with every request). Fails on the first
+/// element that is not an object or has a key twice; a caller then reads the
+/// elements one by one to say precisely which and why.
+pub fn objects<'a, const N: usize>(
+    raw: &'a RawValue,
+    keys: [&str; N],
+) -> Result<Vec<Picked<'a, N>>, serde_json::Error> {
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    reader.deserialize_seq(Objects(Pick { keys, others: true }))
+}
+
+pub type Picked<'a, const N: usize> = ([Option<&'a RawValue>; N], Vec<String>);
 
 fn pick<'a, const N: usize>(
     raw: &'a RawValue,
@@ -146,6 +158,7 @@ pub fn message(error: &serde_json::Error) -> String {
     text.strip_suffix(&position).map_or(text.clone(), str::to_owned)
 }
 
+#[derive(Clone, Copy)]
 struct Pick<'k, const N: usize> {
     keys: [&'k str; N],
     /// Whether to collect the keys not asked for.
@@ -175,6 +188,33 @@ impl<'de, const N: usize> Visitor<'de> for Pick<'_, N> {
             }
         }
         Ok((found, others))
+    }
+}
+
+impl<'de, const N: usize> DeserializeSeed<'de> for Pick<'_, N> {
+    type Value = Picked<'de, N>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_map(self)
+    }
+}
+
+/// The array visitor of [`objects`]: each element read by the same [`Pick`].
+struct Objects<'k, const N: usize>(Pick<'k, N>);
+
+impl<'de, const N: usize> Visitor<'de> for Objects<'_, N> {
+    type Value = Vec<Picked<'de, N>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of objects")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+        let mut all = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(picked) = items.next_element_seed(self.0)? {
+            all.push(picked);
+        }
+        Ok(all)
     }
 }
 
@@ -248,6 +288,20 @@ mod tests {
         let (found, others) = members_and_others(raw(r#"{"a": 1, "zz": 2, "b": 3}"#), ["a"]).unwrap();
         assert_eq!(found[0].map(RawValue::get), Some("1"));
         assert_eq!(others, ["zz", "b"]);
+    }
+
+    #[test]
+    fn objects_read_each_element_like_members_and_others() {
+        let list = raw(r#"[{"a": 1, "zz": 2}, {}, {"a": "x"}]"#);
+        let read = objects(list, ["a"]).unwrap();
+        let shown: Vec<_> = read.iter().map(|(found, others)| (found[0].map(RawValue::get), others.clone())).collect();
+        assert_eq!(shown, [(Some("1"), vec!["zz".to_owned()]), (None, vec![]), (Some(r#""x""#), vec![])]);
+    }
+
+    #[test]
+    fn objects_fail_on_an_element_that_is_not_one() {
+        assert!(objects(raw(r#"[{"a": 1}, "a"]"#), ["a"]).is_err());
+        assert!(objects(raw(r#"[{"a": 1, "a": 2}]"#), ["a"]).is_err());
     }
 
     #[test]

@@ -187,19 +187,31 @@ impl RegistryPath {
         if text.is_empty() {
             return Err(ReferenceError::Empty);
         }
-        if text.contains('@') {
+        // Settings carry thousands of these with every request: one scan finds
+        // everything the errors below depend on.
+        let (mut at, mut upper, mut slash, mut colon_in_path) = (false, false, None, false);
+        for (i, b) in text.bytes().enumerate() {
+            match b {
+                b'@' => at = true,
+                b'A'..=b'Z' => upper = true,
+                b'/' if slash.is_none() => slash = Some(i),
+                b':' if slash.is_some() => colon_in_path = true,
+                _ => {}
+            }
+        }
+        if at {
             return Err(ReferenceError::DigestNotAllowed);
         }
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        if upper {
             return Err(ReferenceError::Uppercase);
         }
-        let (registry, path) = match text.split_once('/') {
-            Some((registry, path)) => (registry, Some(path)),
+        let (registry, path) = match slash {
+            Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
             None => (text, None),
         };
-        let port = registry.rsplit_once(':').map(|(_, port)| port);
+        let port = registry.bytes().rposition(|b| b == b':').map(|colon| &registry[colon + 1..]);
         let tagged = port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) && !p.ends_with(']'));
-        if tagged || path.is_some_and(|p| p.contains(':')) {
+        if tagged || colon_in_path {
             return Err(ReferenceError::TagNotAllowed);
         }
         check_registry(registry)?;
@@ -275,7 +287,7 @@ fn split_registry(name: &str) -> (&str, &str) {
 }
 
 fn reads_as_registry(first: &str) -> bool {
-    first.contains(['.', ':']) || first == "localhost"
+    first.bytes().any(|b| b == b'.' || b == b':') || first == "localhost"
 }
 
 fn has_upper(text: &str) -> bool {
@@ -294,83 +306,76 @@ fn normalise<'a>(registry: &str, path: &str, written: &'a str) -> Cow<'a, str> {
 
 /// `host[:port]`, or nothing (Docker Hub implied).
 fn check_registry(registry: &str) -> Result<(), ReferenceError> {
-    if registry.is_empty() {
-        return Ok(());
-    }
-    let (host, port) = match registry.strip_prefix('[') {
-        Some(v6) => {
-            let (address, after) = v6.split_once(']').ok_or(ReferenceError::Registry)?;
-            let ok = !address.is_empty() && address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
-            if !ok {
+    let bytes = registry.as_bytes();
+    let port = match bytes.split_first() {
+        None => return Ok(()),
+        Some((b'[', v6)) => {
+            let close = v6.iter().position(|&b| b == b']').ok_or(ReferenceError::Registry)?;
+            let (address, after) = (&v6[..close], &v6[close + 1..]);
+            if address.is_empty() || !address.iter().all(|b| b.is_ascii_hexdigit() || *b == b':') {
                 return Err(ReferenceError::Registry);
             }
-            match after {
-                "" => return Ok(()),
-                _ => ("", after.strip_prefix(':').ok_or(ReferenceError::Registry)?),
+            match after.split_first() {
+                None => return Ok(()),
+                Some((b':', port)) => port,
+                Some(_) => return Err(ReferenceError::Registry),
             }
         }
-        None => match registry.split_once(':') {
-            Some((host, port)) => (host, port),
-            None => (registry, ""),
-        },
+        Some(_) => {
+            let colon = bytes.iter().position(|&b| b == b':');
+            if !is_host(&bytes[..colon.unwrap_or(bytes.len())]) {
+                return Err(ReferenceError::Registry);
+            }
+            match colon {
+                None => return Ok(()),
+                Some(colon) => &bytes[colon + 1..],
+            }
+        }
     };
-    let bracketed = registry.starts_with('[');
-    if !bracketed && !host.split('.').all(is_domain_component) {
-        return Err(ReferenceError::Registry);
-    }
-    if registry.contains(':') && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit())) {
+    if port.is_empty() || !port.iter().all(u8::is_ascii_digit) {
         return Err(ReferenceError::Port);
     }
     Ok(())
 }
 
-/// `[A-Za-z0-9]`, or `[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]`.
-fn is_domain_component(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-        }
-        _ => false,
-    }
-}
-
-fn check_path(path: &str) -> Result<(), ReferenceError> {
-    if has_upper(path) {
-        return Err(ReferenceError::Uppercase);
-    }
-    if path.split('/').all(is_path_component) { Ok(()) } else { Err(ReferenceError::Path) }
-}
-
-/// Lower-case alphanumeric runs joined by `.`, `_`, `__` or any run of `-`.
-fn is_path_component(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if !bytes.first().is_some_and(alnum) || !bytes.last().is_some_and(alnum) {
-        return false;
-    }
-    let mut separator: &[u8] = &[];
-    for (i, b) in bytes.iter().enumerate() {
-        if alnum(b) {
-            if !is_separator(separator) {
-                return false;
-            }
-            separator = &[];
-        } else if matches!(b, b'.' | b'_' | b'-') {
-            let start = i - separator.len();
-            separator = &bytes[start..=i];
-        } else {
+/// Dot-separated components of `[A-Za-z0-9]`, each starting and ending with
+/// one, with `-` allowed inside.
+fn is_host(host: &[u8]) -> bool {
+    let mut previous = b'.';
+    for &b in host {
+        let ok = match b {
+            b'.' => previous.is_ascii_alphanumeric(),
+            b'-' => previous != b'.',
+            _ => b.is_ascii_alphanumeric(),
+        };
+        if !ok {
             return false;
         }
+        previous = b;
     }
-    true
+    previous.is_ascii_alphanumeric()
 }
 
-/// `.`, `_`, `__` or a run of `-` (the empty run joins nothing and passes).
-fn is_separator(run: &[u8]) -> bool {
-    matches!(run, [b'.'] | [b'_'] | [b'_', b'_']) || run.iter().all(|b| *b == b'-')
+/// Components of lower-case alphanumeric runs joined by `.`, `_`, `__` or any
+/// run of `-`, themselves joined by `/`; checked in one scan.
+fn check_path(path: &str) -> Result<(), ReferenceError> {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let (mut previous, mut underscores) = (b'/', 0);
+    for (i, b) in path.bytes().enumerate() {
+        let ok = match b {
+            b'/' | b'.' => alnum(previous),
+            b'_' => alnum(previous) || (previous == b'_' && underscores == 1),
+            b'-' => alnum(previous) || previous == b'-',
+            _ => alnum(b),
+        };
+        if !ok {
+            // An upper-case letter anywhere says more than the first bad byte.
+            return Err(if has_upper(&path[i..]) { ReferenceError::Uppercase } else { ReferenceError::Path });
+        }
+        underscores = if b == b'_' { underscores + 1 } else { 0 };
+        previous = b;
+    }
+    if alnum(previous) { Ok(()) } else { Err(ReferenceError::Path) }
 }
 
 fn check_tag(tag: &str) -> Result<(), ReferenceError> {

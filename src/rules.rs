@@ -130,7 +130,7 @@ impl Rules {
         exclude_images: Vec<Glob>,
     ) -> Result<Self, Vec<DuplicateSource>> {
         // Duplicates are found on a permutation, so they can be reported with
-        // the positions the operator wrote; then the mappings sort in place.
+        // the positions the operator wrote; then the mappings take that order.
         let source = |i: usize| mappings[i].source.as_str();
         let mut order: Vec<usize> = (0..mappings.len()).collect();
         order.sort_by(|&a, &b| source(a).cmp(source(b)).then(a.cmp(&b)));
@@ -142,8 +142,9 @@ impl Rules {
         if !duplicates.is_empty() {
             return Err(duplicates);
         }
-        let mut mappings = mappings;
-        mappings.sort_by(|a, b| a.source.as_str().cmp(b.source.as_str()));
+        // Moved along the permutation rather than sorted a second time.
+        let mut slots: Vec<Option<Mapping>> = mappings.into_iter().map(Some).collect();
+        let mappings: Vec<Mapping> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let mut by_target: Vec<usize> = (0..mappings.len()).collect();
         by_target.sort_by(|&a, &b| mappings[a].to.target.as_str().cmp(mappings[b].to.target.as_str()));
         Ok(Self { mappings, by_target, prefix, exclude_images })

@@ -56,6 +56,12 @@ impl Settings {
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
         let raw: &RawValue =
             serde_json::from_str(text).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
+        Self::from_raw(raw)
+    }
+
+    /// [`Settings::from_json`] on text already known to be JSON (the settings
+    /// member of a request envelope), which spares one scan of it.
+    pub fn from_raw(raw: &RawValue) -> Result<Self, SettingsError> {
         let mut errors = Errors::default();
         let settings = read_settings(raw, &mut errors);
         match (settings, errors.0.is_empty()) {
@@ -123,8 +129,9 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     let prefix = present(written_prefix).and_then(|raw| read_prefix(raw, &prefix_path, errors));
     let under_prefix = present(written_prefix).is_some();
     let mappings_path = root.key("mappings");
-    let mappings =
-        list(mappings, &mappings_path, errors, |raw, path, errors| read_mapping(raw, path, under_prefix, errors));
+    let mappings = list_of_objects(mappings, &mappings_path, MAPPING_KEYS, errors, |members, path, errors| {
+        read_mapping(members, path, under_prefix, errors)
+    });
     let (exclude_namespaces, exclude_images) = match present(exclude) {
         Some(raw) => read_exclude(raw, &root.key("exclude"), errors),
         None => (Vec::new(), Vec::new()),
@@ -145,8 +152,13 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     Some(Settings { enabled, annotate_originals, rules, exclude_namespaces })
 }
 
-fn read_mapping(raw: &RawValue, path: &Path, under_prefix: bool, errors: &mut Errors) -> Option<Mapping> {
-    let [source, target, pull_secret, verify, on_missing, pin_digest] = object(raw, path, MAPPING_KEYS, errors)?;
+fn read_mapping(
+    members: [Option<&RawValue>; 6],
+    path: &Path,
+    under_prefix: bool,
+    errors: &mut Errors,
+) -> Option<Mapping> {
+    let [source, target, pull_secret, verify, on_missing, pin_digest] = members;
     let source = registry_path(source, &path.key("source"), errors);
     let to = read_destination(path, [target, pull_secret, verify, on_missing, pin_digest], errors);
     // With a prefix, the mapped image's registry becomes a path segment, which
@@ -215,15 +227,19 @@ fn object<'a, const N: usize>(
     }
     match json::members_and_others(raw, keys) {
         Ok((members, others)) => {
-            for key in others {
-                errors.add(&path.key(&key), format!("unknown key (expected one of: {})", keys.join(", ")));
-            }
+            unknown_keys(path, &others, &keys, errors);
             Some(members)
         }
         Err(e) => {
             errors.add(path, json::message(&e));
             None
         }
+    }
+}
+
+fn unknown_keys(path: &Path, others: &[String], keys: &[&str], errors: &mut Errors) {
+    for key in others {
+        errors.add(&path.key(key), format!("unknown key (expected one of: {})", keys.join(", ")));
     }
 }
 
@@ -262,6 +278,27 @@ fn list<T>(
             Vec::new()
         }
     }
+}
+
+/// [`list`] of [`object`]s, read in one pass when every item is an object
+/// (what valid settings hold), item by item otherwise, for precise errors.
+fn list_of_objects<T, const N: usize>(
+    raw: Option<&RawValue>,
+    path: &Path,
+    keys: [&str; N],
+    errors: &mut Errors,
+    read: impl Fn([Option<&RawValue>; N], &Path, &mut Errors) -> Option<T>,
+) -> Vec<T> {
+    let items = present(raw).filter(|raw| Type::of(raw) == Type::Array).map(|raw| json::objects(raw, keys));
+    let Some(Ok(items)) = items else {
+        return list(raw, path, errors, |raw, path, errors| read(object(raw, path, keys, errors)?, path, errors));
+    };
+    let read_item = |(i, (members, others)): (usize, json::Picked<N>), errors: &mut Errors| {
+        let path = path.index(i);
+        unknown_keys(&path, &others, &keys, errors);
+        read(members, &path, errors)
+    };
+    items.into_iter().enumerate().filter_map(|item| read_item(item, errors)).collect()
 }
 
 /// A non-empty string.

@@ -139,3 +139,11 @@ fn the_wapc_operation_answers_in_the_sdk_shape() {
         assert_eq!(&response, expected, "{}", String::from_utf8_lossy(payload));
     }
 }
+
+#[test]
+fn a_key_written_twice_in_a_mapping_is_named_with_its_mapping() {
+    // Valid lists of mappings are read in one pass; this one falls back to the
+    // item-by-item read, which must still name the mapping.
+    let text = r#"{"mappings": [{"source": "docker.io", "target": "a.io"}, {"source": "quay.io", "source": "gcr.io", "target": "b.io"}]}"#;
+    assert_eq!(Settings::from_json(text).unwrap_err().to_string(), "mappings[1]: duplicate key \"source\"");
+}

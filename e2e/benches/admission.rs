@@ -7,7 +7,8 @@
 //! Targets are reported, never asserted: see the README's results table.
 //!
 //! `make bench` builds the wasm modules and runs this; the paths come from
-//! POLICY_WASM, FLOOR_MUTATE_WASM and FLOOR_ACCEPT_WASM.
+//! POLICY_WASM, FLOOR_MUTATE_WASM and FLOOR_ACCEPT_WASM. `make bench
+//! BENCH=mappings` runs only the cases whose name contains "mappings".
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -60,7 +61,9 @@ fn main() {
         "{:<34} {:>19} {:>10} {:>6}   {:>19} {:>10} {:>6}",
         "case", "fresh median / p99", "floor", "ratio", "warm median / p99", "floor", "ratio"
     );
-    for case in cases() {
+    // `cargo bench … -- WORDS` runs only the cases whose name contains WORDS.
+    let only = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect::<Vec<_>>().join(" ");
+    for case in cases().into_iter().filter(|case| case.name.contains(&only)) {
         let policy = if case.verifies { &verifying } else { &policy };
         let floor = if case.mutates { &floor_mutate } else { &floor_accept };
         let (fresh, fresh_floor) = (fresh(policy, &case.payload), fresh(floor, &case.payload));
