@@ -16,7 +16,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
 FLOOR_BUILD := cargo build --quiet --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo test unit-tests e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo test unit-tests cli-tests image-redirect e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release
@@ -28,10 +28,19 @@ wasm-target:
 demo: policy.wasm
 	$(E2E) demo --policy policy.wasm
 
-test: unit-tests e2e-host-tests e2e-tests
+test: unit-tests cli-tests e2e-host-tests e2e-tests
 
 unit-tests:
 	cargo test -p image-redirect-policy
+
+# The native command (export, preview): golden files and the K3s agreement test.
+cli-tests:
+	cargo test --profile e2e -p image-redirect-cli
+
+# `target/e2e/image-redirect export|preview …` (see the README: "Redirect at the node instead").
+image-redirect:
+	cargo build --profile e2e -p image-redirect-cli
+	@echo "built target/e2e/image-redirect"
 
 e2e-host-tests: policy.wasm $(FLOORS) registry-tools
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e

@@ -59,8 +59,9 @@ pub fn validate_settings(payload: &[u8]) -> Vec<u8> {
         Ok(text) => Settings::from_json(text).err().map(|e| e.to_string()),
         Err(_) => Some("settings are not valid UTF-8".to_owned()),
     };
-    let response = kubewarden_policy_sdk::settings::SettingsValidationResponse { valid: message.is_none(), message };
-    serde_json::to_vec(&response).unwrap_or_default()
+    // The shape of the SDK's SettingsValidationResponse, written here so the
+    // engine builds without the waPC SDK.
+    serde_json::to_vec(&serde_json::json!({"valid": message.is_none(), "message": message})).unwrap_or_default()
 }
 
 pub fn evaluate(payload: &[u8], mirror: &dyn Mirror) -> Outcome {

@@ -155,8 +155,17 @@ impl Rules {
         self.mappings.is_empty() && self.prefix.is_none()
     }
 
+    /// Sorted by source.
     pub fn mappings(&self) -> &[Mapping] {
         &self.mappings
+    }
+
+    pub fn prefix(&self) -> Option<&Destination> {
+        self.prefix.as_ref()
+    }
+
+    pub fn exclusions(&self) -> &[Glob] {
+        &self.exclude_images
     }
 
     /// Decides where `image` (as written in a container) should be pulled from.
@@ -171,25 +180,47 @@ impl Rules {
         if self.is_redirected(reference.name()) {
             return Decision::Keep(Keep::AlreadyRedirected);
         }
-        let mapped = self.longest_mapping(reference.name()).map(|m| (m, m.rewrite(reference.name())));
-        let (name, via, destination) = match (&self.prefix, mapped) {
-            (None, None) => return Decision::Keep(Keep::NoRule),
-            (None, Some((m, name))) => (name, Via::Mapping(m), &m.to),
-            (Some(prefix), mapped) => {
-                // Settings forbid a port in a mapping target when a prefix is set,
-                // so only an image's own registry can carry one here.
-                if mapped.is_none() && reference.registry().contains(':') {
-                    return Decision::Keep(Keep::PortUnderPrefix(reference.registry().to_owned()));
-                }
-                let via = mapped.as_ref().map_or(Via::Prefix, |(m, _)| Via::MappingThenPrefix(m));
-                let name = mapped.as_ref().map_or(reference.name(), |(_, name)| name.as_str());
-                (format!("{}/{name}", prefix.target), via, prefix)
-            }
+        let mapping = self.longest_mapping(reference.name());
+        let (name, via, destination) = match self.route(reference.name(), reference.registry(), mapping) {
+            Ok(route) => route,
+            Err(keep) => return Decision::Keep(keep),
         };
         let image = reference.with_name(name);
         match Reference::parse(&image) {
             Ok(_) => Decision::Redirect { image, via, destination },
             Err(error) => Decision::Keep(Keep::InvalidResult(image, error)),
+        }
+    }
+
+    /// Where a whole registry goes, as a container runtime mirrors it: the new
+    /// name its repository paths are appended to (`harbor.local/dockerhub`
+    /// for `docker.io`), by the mapping whose source is the registry itself,
+    /// then the prefix. An image of the registry goes to `<route>/<repository
+    /// path>` unless a longer mapping, an exclusion or a target claims it.
+    pub fn route_registry(&self, registry: &str) -> Result<(String, Via<'_>, &Destination), Keep<'_>> {
+        let mapping =
+            self.mappings.binary_search_by(|m| m.source.as_str().cmp(registry)).ok().map(|i| &self.mappings[i]);
+        self.route(registry, registry, mapping)
+    }
+
+    /// `name` (of an image on `registry`) moved by `mapping`, if one matched,
+    /// then under the prefix, if there is one.
+    fn route<'r>(
+        &'r self,
+        name: &str,
+        registry: &str,
+        mapping: Option<&'r Mapping>,
+    ) -> Result<(String, Via<'r>, &'r Destination), Keep<'r>> {
+        match (&self.prefix, mapping) {
+            (None, None) => Err(Keep::NoRule),
+            (None, Some(m)) => Ok((m.rewrite(name), Via::Mapping(m), &m.to)),
+            // Settings forbid a port in a mapping target when a prefix is set,
+            // so only an image's own registry can carry one here.
+            (Some(_), None) if registry.contains(':') => Err(Keep::PortUnderPrefix(registry.to_owned())),
+            (Some(prefix), None) => Ok((format!("{}/{name}", prefix.target), Via::Prefix, prefix)),
+            (Some(prefix), Some(m)) => {
+                Ok((format!("{}/{}", prefix.target, m.rewrite(name)), Via::MappingThenPrefix(m), prefix))
+            }
         }
     }
 

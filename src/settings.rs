@@ -70,6 +70,10 @@ impl Settings {
         }
     }
 
+    pub fn excluded_namespaces(&self) -> &[String] {
+        &self.exclude_namespaces
+    }
+
     pub fn excludes_namespace(&self, namespace: &str) -> bool {
         self.exclude_namespaces.binary_search_by(|n| n.as_str().cmp(namespace)).is_ok()
     }

@@ -1,0 +1,65 @@
+//! YAML in, the policy's JSON out: settings files and multi-document
+//! manifests, as operators keep them.
+
+use image_redirect_policy::mirror::NoMirror;
+use image_redirect_policy::preview::{self, Preview};
+use image_redirect_policy::settings::Settings;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Settings written as YAML (or JSON, which is YAML), checked as the policy
+/// checks them; the error lists every problem, one per line.
+pub fn settings(text: &str) -> Result<Settings, String> {
+    let value: Value = serde_norway::from_str(text).map_err(|e| format!("not YAML: {e}"))?;
+    Settings::from_json(&value.to_string()).map_err(|e| e.0.join("\n"))
+}
+
+/// The documents of a multi-document YAML stream, as JSON values; empty
+/// documents are skipped, and a `List` (what `kubectl get -o yaml` prints)
+/// contributes its items.
+pub fn documents(text: &str) -> Result<Vec<Value>, String> {
+    let mut all = Vec::new();
+    for (i, document) in serde_norway::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(document).map_err(|e| format!("document {}: {e}", i + 1))?;
+        match value {
+            Value::Null => {}
+            Value::Object(ref object) if object.get("kind").and_then(Value::as_str) == Some("List") => {
+                all.extend(object.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
+            }
+            other => all.push(other),
+        }
+    }
+    Ok(all)
+}
+
+/// Every workload of a manifest through the policy; objects of other kinds
+/// are left out.
+pub fn preview_all(text: &str, settings: &Settings) -> Result<Vec<Preview>, String> {
+    let mut previews = Vec::new();
+    for document in documents(text)? {
+        if let Some(preview) = preview::preview(&document.to_string(), settings, &NoMirror)? {
+            previews.push(preview);
+        }
+    }
+    Ok(previews)
+}
+
+/// `Kind/name`, then one line per container, `  name: before -> after (rule)`
+/// (or `(unchanged)`), then the policy's other warnings.
+pub fn render(previews: &[Preview]) -> String {
+    let mut out = String::new();
+    for preview in previews {
+        out.push_str(&format!("{}/{}\n", preview.kind, preview.name));
+        if let Some(reason) = &preview.rejected {
+            out.push_str(&format!("  rejected: {reason}\n"));
+        }
+        for change in &preview.containers {
+            let why = change.rule.as_deref().unwrap_or("unchanged");
+            out.push_str(&format!("  {}: {} -> {} ({why})\n", change.container, change.before, change.after));
+        }
+        for warning in preview.warnings.iter().filter(|w| !w.starts_with("image redirected:")) {
+            out.push_str(&format!("  warning: {warning}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,224 @@
+//! `image-redirect export`: golden files per settings mode and format, and
+//! agreement between the policy and K3s carrying out the exported rules.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use image_redirect_cli::export::{self, Format};
+use image_redirect_cli::manifests;
+use image_redirect_policy::reference::Reference;
+use image_redirect_policy::rules::Decision;
+use image_redirect_policy::settings::Settings;
+use serde_json::Value;
+
+/// Registries named for prefix modes: every registry the e2e fixtures pull from.
+const REGISTRIES: [&str; 6] = ["docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "us-docker.pkg.dev"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Palette modes (e2e fixtures) and this crate's own settings.
+fn settings_files() -> Vec<(String, PathBuf)> {
+    let palette = ["mapping", "prefix-all", "mapping-and-prefix", "harbor-layout", "disabled"]
+        .map(|name| (name.to_owned(), root().join(format!("e2e/fixtures/settings/{name}.json"))));
+    let own = ["registry-wide", "target-mirrored"]
+        .map(|name| (name.to_owned(), root().join(format!("cli/tests/settings/{name}.yaml"))));
+    palette.into_iter().chain(own).collect()
+}
+
+fn load(path: &Path) -> Settings {
+    manifests::settings(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn registries() -> Vec<String> {
+    REGISTRIES.map(str::to_owned).to_vec()
+}
+
+fn run(settings: &Settings, format: Format) -> export::Export {
+    let registries = registries();
+    export::export(settings, &export::Request { format, registries: &registries, scheme: "https" }).unwrap()
+}
+
+#[test]
+fn exports_match_their_golden_files() {
+    let formats = [("k3s", Format::K3s), ("rke2", Format::Rke2), ("containerd", Format::Containerd)];
+    let mut stale = Vec::new();
+    for (name, path) in settings_files() {
+        for (format_name, format) in formats {
+            let export = run(&load(&path), format);
+            let text: String = export.files.iter().map(|f| format!("==> {} <==\n{}", f.path, f.text)).collect();
+            let golden = root().join(format!("cli/tests/golden/{name}.{format_name}.txt"));
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                std::fs::write(&golden, &text).unwrap();
+            } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+                stale.push(golden.display().to_string());
+            }
+        }
+    }
+    assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
+}
+
+#[test]
+fn what_a_runtime_cannot_do_is_reported_line_by_line() {
+    let lost = |name: &str| {
+        let path = settings_files().into_iter().find(|(n, _)| n == name).unwrap().1;
+        run(&load(&path), Format::K3s).lost
+    };
+    #[rustfmt::skip]
+    let scope = format!("{}{}", export::PREFIX_SCOPE, REGISTRIES.join(", "));
+    let cases: [(&str, &[&str]); 4] = [
+        ("registry-wide", &[]),
+        ("prefix-all", &[&scope]),
+        (
+            "mapping",
+            &[
+                "mapping somedomain.com/somepath -> targetdomain.com/other/path: a runtime mirrors whole registries, not paths; at the node these images follow the rule for their registry, if any",
+                "mapping docker.io pullSecret harbor-creds: a node does not read Kubernetes Secrets; give it the credentials for harbor.edge.local/dockerhub in its registry configuration",
+                "exclude.namespaces kube-system: a runtime does not know namespaces; at the node their pods are redirected",
+            ],
+        ),
+        (
+            "target-mirrored",
+            &[
+                "docker.io: its mirror quay.io is itself mirrored; the policy leaves images already there alone, the runtime would redirect them again",
+                "exclude.images docker.io/library/busybox:*: a runtime cannot exclude images; at the node they are redirected",
+            ],
+        ),
+    ];
+    for (name, expected) in cases {
+        assert_eq!(lost(name), expected, "{name}");
+    }
+}
+
+#[test]
+fn registries_no_rule_redirects_are_noted_not_lost() {
+    let export = run(&load(&root().join("cli/tests/settings/registry-wide.yaml")), Format::K3s);
+    assert_eq!(
+        export.notes,
+        [
+            "--registry gcr.io: no rule redirects it; nothing exported for it",
+            "--registry ghcr.io: no rule redirects it; nothing exported for it",
+            "--registry us-docker.pkg.dev: no rule redirects it; nothing exported for it",
+        ]
+    );
+}
+
+#[test]
+fn a_prefix_without_named_registries_is_reported() {
+    let settings = load(&root().join("e2e/fixtures/settings/prefix-all.json"));
+    let request = export::Request { format: Format::K3s, registries: &[], scheme: "https" };
+    let export = export::export(&settings, &request).unwrap();
+    assert_eq!(
+        export.lost,
+        [
+            "prefix: a runtime cannot put the registry's name into the path for every registry; name each one with --registry"
+        ]
+    );
+}
+
+#[test]
+fn a_registry_with_a_path_is_refused() {
+    let settings = load(&root().join("e2e/fixtures/settings/prefix-all.json"));
+    let registries = ["docker.io/library".to_owned()];
+    let request = export::Request { format: Format::K3s, registries: &registries, scheme: "https" };
+    assert_eq!(
+        export::export(&settings, &request).unwrap_err(),
+        "--registry \"docker.io/library\": a registry, without a path"
+    );
+}
+
+/// Where K3s pulls `image` from under the generated `registries.yaml`: the
+/// registry's first endpoint, the repository through the first rewrite that
+/// matches. Written from K3s's documented behaviour, not from the policy.
+fn k3s_pull(config: &Value, image: &str) -> String {
+    let (registry, repository, suffix) = split(image);
+    let Some(mirror) = config["mirrors"].get(registry) else {
+        return format!("{registry}/{repository}{suffix}");
+    };
+    let endpoint = mirror["endpoint"][0].as_str().unwrap();
+    let host = endpoint.split_once("://").unwrap().1;
+    let rewritten = mirror["rewrite"].as_object().and_then(|rules| {
+        rules.iter().find_map(|(pattern, replacement)| {
+            let regex = regex::Regex::new(pattern).unwrap();
+            regex.is_match(&repository).then(|| regex.replace(&repository, replacement.as_str().unwrap()).into_owned())
+        })
+    });
+    format!("{host}/{}{suffix}", rewritten.unwrap_or(repository))
+}
+
+/// Registry, repository and `:tag`/`@digest`, by Docker's normalisation.
+fn split(image: &str) -> (&str, String, &str) {
+    let (name, suffix) = split_suffix(image);
+    let first = name.split('/').next().unwrap_or_default();
+    let (registry, repository) = match name.split_once('/') {
+        Some((first_segment, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+            (first_segment, rest.to_owned())
+        }
+        _ => ("docker.io", name.to_owned()),
+    };
+    let registry = if registry == "index.docker.io" { "docker.io" } else { registry };
+    let repository =
+        if registry == "docker.io" && !repository.contains('/') { format!("library/{repository}") } else { repository };
+    (registry, repository, suffix)
+}
+
+/// `name` and what follows it (`:tag`, `@digest`, or both).
+fn split_suffix(image: &str) -> (&str, &str) {
+    let digest = image.find('@').unwrap_or(image.len());
+    let last_segment = image[..digest].rfind('/').map_or(0, |slash| slash + 1);
+    let end = image[last_segment..digest].find(':').map_or(digest, |colon| last_segment + colon);
+    image.split_at(end)
+}
+
+/// Every image string in the e2e request fixtures.
+fn fixture_images() -> BTreeSet<String> {
+    fn walk(value: &Value, images: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => map.iter().for_each(|(key, v)| match (key.as_str(), v) {
+                ("image", Value::String(image)) => {
+                    images.insert(image.clone());
+                }
+                _ => walk(v, images),
+            }),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, images)),
+            _ => {}
+        }
+    }
+    let mut images = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("e2e/fixtures/requests")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        if let Ok(value) = serde_json::from_str::<Value>(&text) {
+            walk(&value, &mut images);
+        }
+    }
+    images
+}
+
+#[test]
+fn k3s_pulls_what_the_policy_would_write_wherever_nothing_is_lost() {
+    let images: Vec<String> = fixture_images().into_iter().filter(|image| Reference::parse(image).is_ok()).collect();
+    assert!(images.len() >= 12, "fixtures hold {} images", images.len());
+    let mut compared = 0;
+    for (name, path) in settings_files() {
+        let settings = load(&path);
+        let export = run(&settings, Format::K3s);
+        // A prefix reaches only the named registries at the node: images of
+        // other registries are where that reported loss applies.
+        if export.lost.iter().any(|line| !line.starts_with(export::PREFIX_SCOPE)) {
+            continue;
+        }
+        let scoped = !export.lost.is_empty();
+        let config: Value = serde_norway::from_str(&export.files[0].text).unwrap();
+        for image in images.iter().filter(|image| !scoped || REGISTRIES.contains(&split(image).0)) {
+            let written = match settings.rules.decide(image) {
+                Decision::Redirect { image, .. } => image,
+                Decision::Keep(_) => image.clone(),
+            };
+            let unmirrored = Value::Null;
+            assert_eq!(k3s_pull(&unmirrored, &written), k3s_pull(&config, image), "{name}: {image}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 2 * images.len(), "only {compared} comparisons of {} images", images.len());
+}
