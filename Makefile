@@ -1,7 +1,7 @@
 # image-redirect-policy — build, demo, test.
 #
 #   make demo   build the policy and evaluate sample admission requests on the embedded waPC host
-#   make test   every test: unit tables, embedded-host e2e, and the kwctl suite when kwctl is installed
+#   make test   every test: unit tables, the native command, embedded-host e2e, the browser playground, kwctl suite if installed
 
 SHELL := /bin/bash
 WASM_TARGET := wasm32-wasip1
@@ -16,7 +16,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
 FLOOR_BUILD := cargo build --quiet --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo test unit-tests cli-tests image-redirect e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	cargo build --target $(WASM_TARGET) --release
@@ -28,7 +28,7 @@ wasm-target:
 demo: policy.wasm
 	$(E2E) demo --policy policy.wasm
 
-test: unit-tests cli-tests e2e-host-tests e2e-tests
+test: unit-tests cli-tests e2e-host-tests e2e-tests playground-tests
 
 unit-tests:
 	cargo test -p image-redirect-policy
@@ -104,4 +104,29 @@ lint:
 
 clean:
 	cargo clean
-	rm -f policy.wasm annotated-policy.wasm
+	rm -rf policy.wasm annotated-policy.wasm playground/dist playground/screenshots
+
+# The browser playground (playground/): the engine built with wasm-bindgen, inlined
+# into a static page that works from file:// (open playground/dist/index.html).
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' playground/Cargo.toml)
+PLAYGROUND_WASM := target/wasm32-unknown-unknown/release/image_redirect_playground.wasm
+PLAYGROUND_SOURCES := $(SOURCES) $(shell find cli/src playground/src playground/web -type f) playground/Cargo.toml
+
+playground: playground/dist/index.html
+
+playground/dist/index.html: $(PLAYGROUND_SOURCES)
+	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	cargo build --release --target wasm32-unknown-unknown -p image-redirect-playground
+	rm -rf playground/dist && mkdir -p playground/dist
+	wasm-bindgen --target no-modules --no-typescript --out-dir playground/dist $(PLAYGROUND_WASM)
+	{ printf 'globalThis.ENGINE_WASM = "'; base64 -w0 playground/dist/image_redirect_playground_bg.wasm; printf '";\n'; } > playground/dist/engine-wasm.js
+	cp playground/web/* playground/dist/
+
+# Headless chromium drives the page; chromium is installed when missing and we are root (as in CI).
+playground-tests:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@if [ -x /usr/bin/chromium ]; then \
+		$(MAKE) --no-print-directory playground && cd playground && npm ci --no-audit --no-fund --silent && node tests/browser.mjs; \
+	else echo "SKIPPED playground browser tests: /usr/bin/chromium is not installed (apt-get install chromium)"; fi
