@@ -24,13 +24,19 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "k3s" => Some(Self::K3s),
-            "rke2" => Some(Self::Rke2),
-            "containerd" => Some(Self::Containerd),
-            _ => None,
+    pub const ALL: [Self; 3] = [Self::K3s, Self::Rke2, Self::Containerd];
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::K3s => "k3s",
+            Self::Rke2 => "rke2",
+            Self::Containerd => "containerd",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|format| format.name() == name)
     }
 }
 

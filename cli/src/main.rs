@@ -5,92 +5,163 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use image_redirect_cli::export::{self, Format};
 use image_redirect_cli::manifests;
+use image_redirect_policy::settings::Settings;
 
-const USAGE: &str = "usage:
-  image-redirect export --format k3s|rke2|containerd --settings SETTINGS.yaml
-                        [--registry REGISTRY]... [--scheme https|http] [--out DIR] [--strict]
-  image-redirect preview --settings SETTINGS.yaml FILE... (- reads stdin)";
-
+/// Exit status of a failed command, and of a command line that does not parse.
+const FAILED: u8 = 1;
 /// Exit status when `--strict` and some rule cannot be carried out at the node.
 const LOST: u8 = 2;
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+#[derive(Parser)]
+#[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 ok, 1 error, 2 rules lost under --strict.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn run(args: &[String]) -> Result<u8> {
-    let options = Options::parse(args.get(1..).unwrap_or_default())?;
-    match args.first().map(String::as_str) {
-        Some("export") => run_export(&options),
-        Some("preview") => run_preview(&options),
-        _ => bail!("{USAGE}"),
-    }
+#[derive(Subcommand)]
+enum Command {
+    Export(ExportArgs),
+    Preview(PreviewArgs),
+    Completions(CompletionsArgs),
 }
 
-#[derive(Default)]
-struct Options {
-    format: Option<String>,
-    settings: Option<PathBuf>,
+/// Write the settings as a container runtime's registry configuration.
+///
+/// Each registry-wide mapping becomes a mirror; what a runtime cannot do as the
+/// policy does (path-scoped mappings, exclusions, pull secrets, registry checks)
+/// is a `warning:` line on stderr and a comment in every file.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect export --format k3s --settings settings.yaml --out /tmp/node
+  image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http")]
+struct ExportArgs {
+    /// The runtime's file format.
+    #[arg(long, value_parser = format_parser())]
+    format: Format,
+    #[command(flatten)]
+    settings: SettingsArg,
+    /// A registry to mirror under the prefix (a runtime cannot name "every registry"); repeatable.
+    #[arg(long = "registry", value_name = "REGISTRY")]
     registries: Vec<String>,
-    scheme: Option<String>,
+    /// How the mirrors are reached.
+    #[arg(long, value_enum, default_value_t = Scheme::Https)]
+    scheme: Scheme,
+    /// Write the files under DIR instead of printing them.
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Exit with status 2 when a rule cannot be carried out at the node.
+    #[arg(long)]
     strict: bool,
+}
+
+/// Show what the policy does to each container of some manifests.
+///
+/// Every object goes through the policy's admission path as a CREATE request;
+/// registries are not asked (`verify` and `pinDigest` show the image kept).
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect preview --settings settings.yaml deploy/*.yaml
+  kubectl get deploy -A -o yaml | image-redirect preview --settings settings.yaml --output json -")]
+struct PreviewArgs {
+    #[command(flatten)]
+    settings: SettingsArg,
+    /// `text` for people; `json` for scripts: one JSON object per container, one per line.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// Manifests: multi-document YAML or JSON, `List`s included; `-` reads stdin.
+    #[arg(value_name = "FILE", required = true)]
     files: Vec<String>,
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Self> {
-        let mut options = Self::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = || args.next().with_context(|| format!("{arg} needs a value\n{USAGE}")).cloned();
-            match arg.as_str() {
-                "--format" => options.format = Some(value()?),
-                "--settings" => options.settings = Some(value()?.into()),
-                "--registry" => options.registries.push(value()?),
-                "--scheme" => options.scheme = Some(value()?),
-                "--out" => options.out = Some(value()?.into()),
-                "--strict" => options.strict = true,
-                flag if flag.starts_with("--") => bail!("unknown option {flag}\n{USAGE}"),
-                file => options.files.push(file.to_owned()),
-            }
-        }
-        Ok(options)
-    }
+/// Print a shell completion script.
+#[derive(Args)]
+#[command(after_help = "Example:
+  image-redirect completions bash > /etc/bash_completion.d/image-redirect")]
+struct CompletionsArgs {
+    shell: Shell,
+}
 
-    fn settings(&self) -> Result<image_redirect_policy::settings::Settings> {
-        let path = self.settings.as_ref().with_context(|| format!("--settings is required\n{USAGE}"))?;
-        let text = read(&path.display().to_string())?;
-        manifests::settings(&text).map_err(|e| anyhow::anyhow!("{}: invalid settings:\n{e}", path.display()))
+#[derive(Args)]
+struct SettingsArg {
+    /// The policy's settings, YAML or JSON (as in a ClusterAdmissionPolicy's `settings`).
+    #[arg(long = "settings", value_name = "SETTINGS")]
+    path: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scheme {
+    Https,
+    Http,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+/// `--format` takes the names `export::Format` gives its formats.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(Format::name))
+        .try_map(|name| Format::parse(&name).ok_or_else(|| format!("unknown format {name:?}")))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout and succeed; usage errors name the
+        // flag (and the closest one) and fail with the documented status 1.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(FAILED) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Export(args) => run_export(&args),
+        Command::Preview(args) => run_preview(&args),
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "image-redirect", &mut std::io::stdout());
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(FAILED)
+        }
     }
 }
 
-fn run_export(options: &Options) -> Result<u8> {
-    let format = options.format.as_deref().with_context(|| format!("--format is required\n{USAGE}"))?;
-    let format = Format::parse(format).with_context(|| format!("unknown format {format:?}\n{USAGE}"))?;
-    let scheme = options.scheme.as_deref().unwrap_or("https");
-    if !matches!(scheme, "https" | "http") {
-        bail!("--scheme is https or http, not {scheme:?}");
+impl SettingsArg {
+    fn load(&self) -> Result<Settings> {
+        let text = read(&self.path.display().to_string())?;
+        manifests::settings(&text).map_err(|e| anyhow::anyhow!("{}: invalid settings:\n{e}", self.path.display()))
     }
-    let request = export::Request { format, registries: &options.registries, scheme };
-    let export = export::export(&options.settings()?, &request).map_err(anyhow::Error::msg)?;
+}
+
+fn run_export(args: &ExportArgs) -> Result<u8> {
+    let scheme = match args.scheme {
+        Scheme::Https => "https",
+        Scheme::Http => "http",
+    };
+    let request = export::Request { format: args.format, registries: &args.registries, scheme };
+    let export = export::export(&args.settings.load()?, &request).map_err(anyhow::Error::msg)?;
     for line in &export.notes {
         eprintln!("note: {line}");
     }
     for line in &export.lost {
         eprintln!("warning: not carried out at the node: {line}");
     }
-    match &options.out {
+    match &args.out {
         Some(dir) => write_files(dir, &export.files)?,
         None => {
             for file in &export.files {
@@ -101,7 +172,7 @@ fn run_export(options: &Options) -> Result<u8> {
             }
         }
     }
-    Ok(if options.strict && !export.lost.is_empty() { LOST } else { 0 })
+    Ok(if args.strict && !export.lost.is_empty() { LOST } else { 0 })
 }
 
 fn write_files(dir: &Path, files: &[export::File]) -> Result<()> {
@@ -116,14 +187,17 @@ fn write_files(dir: &Path, files: &[export::File]) -> Result<()> {
     Ok(())
 }
 
-fn run_preview(options: &Options) -> Result<u8> {
-    let settings = options.settings()?;
-    if options.files.is_empty() {
-        bail!("preview needs at least one manifest file (- for stdin)\n{USAGE}");
-    }
-    for file in &options.files {
+fn run_preview(args: &PreviewArgs) -> Result<u8> {
+    let settings = args.settings.load()?;
+    for file in &args.files {
         let previews = manifests::preview_all(&read(file)?, &settings).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        print!("{}", manifests::render(&previews));
+        print!(
+            "{}",
+            match args.output {
+                Output::Text => manifests::render(&previews),
+                Output::Json => manifests::render_json(&previews),
+            }
+        );
     }
     Ok(0)
 }

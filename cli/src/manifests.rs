@@ -2,10 +2,11 @@
 //! manifests, as operators keep them.
 
 use image_redirect_policy::mirror::NoMirror;
-use image_redirect_policy::preview::{self, Preview};
+use image_redirect_policy::preview::{self, Change, Preview};
+use image_redirect_policy::response::shown;
 use image_redirect_policy::settings::Settings;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Settings written as YAML (or JSON, which is YAML), checked as the policy
 /// checks them; the error lists every problem, one per line.
@@ -62,4 +63,35 @@ pub fn render(previews: &[Preview]) -> String {
         }
     }
     out
+}
+
+/// One JSON object per container, one per line, for scripts:
+/// `{"kind", "name", "list", "container", "before", "after", "rule", "warnings"}`
+/// (`rule` is `null` when the image stays), plus `"rejected"` when the policy
+/// would refuse the object.
+pub fn render_json(previews: &[Preview]) -> String {
+    let mut out = String::new();
+    for preview in previews {
+        for change in &preview.containers {
+            let mut line = json!({
+                "kind": preview.kind, "name": preview.name, "list": change.list.key(),
+                "container": change.container, "before": change.before, "after": change.after,
+                "rule": change.rule, "warnings": warnings_about(preview, change),
+            });
+            if let Some(reason) = &preview.rejected {
+                line["rejected"] = json!(reason);
+            }
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The object's warnings that concern `change`: those about its image, and
+/// those about no image at all (they concern the whole object).
+fn warnings_about<'p>(preview: &'p Preview, change: &Change) -> Vec<&'p str> {
+    let own = format!("image left unchanged: {}: ", shown(&change.before));
+    let about_image = |w: &str| w.starts_with("image redirected:") || w.starts_with("image left unchanged:");
+    preview.warnings.iter().map(String::as_str).filter(|w| w.starts_with(&own) || !about_image(w)).collect()
 }

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use serde_json::json;
+
 fn run(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_image-redirect"))
         .args(args)
@@ -76,4 +78,107 @@ fn invalid_settings_are_listed_one_per_line() {
          mappings[1].source: \"docker.io/nginx:1.27\" is not a valid registry path: a tag is not allowed\n\
          exclude.images[0]: \"pause[\" is not a supported image glob: '[' is not supported: only * and ? are special in image globs\n"
     );
+}
+
+#[test]
+fn preview_as_json_gives_one_object_per_container() {
+    let out = run(&["preview", "--settings", "e2e/fixtures/settings/mapping.json", "--output", "json", "-"], MANIFEST);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let hub = "harbor.edge.local/dockerhub/library";
+    assert_eq!(
+        lines,
+        [
+            json!({"kind": "Deployment", "name": "web", "list": "containers", "container": "web", "before": "nginx:1.27",
+                   "after": format!("{hub}/nginx:1.27"), "rule": "mapping docker.io", "warnings": []}),
+            json!({"kind": "Deployment", "name": "web", "list": "containers", "container": "side",
+                   "before": "quay.io/prometheus/node-exporter:v1", "after": "quay.io/prometheus/node-exporter:v1",
+                   "rule": null, "warnings": []}),
+            json!({"kind": "Deployment", "name": "web", "list": "initContainers", "container": "init", "before": "busybox",
+                   "after": format!("{hub}/busybox"), "rule": "mapping docker.io", "warnings": []}),
+            json!({"kind": "Pod", "name": "p", "list": "containers", "container": "a",
+                   "before": "somedomain.com/somepath/app:2", "after": "targetdomain.com/other/path/app:2",
+                   "rule": "mapping somedomain.com/somepath", "warnings": []}),
+        ]
+    );
+}
+
+#[test]
+fn preview_as_json_gives_each_container_the_warnings_about_its_image() {
+    let manifest = "{kind: Pod, apiVersion: v1, metadata: {name: p}, spec: {containers: [
+        {name: a, image: \"localhost:5000/app\"}, {name: b, image: \"nginx\"}]}}";
+    let settings = "e2e/fixtures/settings/prefix-all.json";
+    let out = run(&["preview", "--settings", settings, "--output", "json", "-"], manifest);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let warnings: Vec<_> = lines.iter().map(|line| line["warnings"].clone()).collect();
+    assert_eq!(
+        warnings,
+        [
+            json!([
+                "image left unchanged: localhost:5000/app: registry localhost:5000 has a port, which cannot become a path segment under the prefix"
+            ]),
+            json!([]),
+        ]
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in ["export", "preview", "completions"] {
+        let out = run(&[command, "--help"], "");
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("Example") && help.contains(&format!("image-redirect {command} ")), "{command}:\n{help}");
+    }
+    let out = run(&["--help"], "");
+    assert!(
+        String::from_utf8(out.stdout).unwrap().contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict.")
+    );
+}
+
+#[test]
+fn version_names_the_crate_version() {
+    let out = run(&["--version"], "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("image-redirect {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn command_line_mistakes_name_the_flag_and_fail_with_status_1() {
+    #[rustfmt::skip]
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["export", "--formt", "k3s"],                         &["unexpected argument '--formt'", "a similar argument exists: '--format'"]),
+        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd]"]),
+        (&["preview", "--settings", "s.yaml"],                   &["the following required arguments were not provided", "<FILE>..."]),
+        (&["previw"],                                            &["unrecognized subcommand 'previw'", "a similar subcommand exists: 'preview'"]),
+    ];
+    for (args, expected) in cases {
+        let out = run(args, "");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        for text in expected {
+            assert!(stderr.contains(text), "{args:?}: {text:?} not in\n{stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_double_dash_ends_the_options_and_a_dash_reads_stdin() {
+    let out = run(&["preview", "--settings", "e2e/fixtures/settings/mapping.json", "--", "-"], MANIFEST);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("Deployment/web\n"));
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef image-redirect"), ("fish", "complete -c image-redirect")]
+    {
+        let out = run(&["completions", shell], "");
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker) && script.contains("containerd"), "{shell}");
+    }
 }
