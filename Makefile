@@ -7,26 +7,34 @@ SHELL := /bin/bash
 WASM_TARGET := wasm32-wasip1
 POLICY_BUILD := target/$(WASM_TARGET)/release/image_redirect_policy.wasm
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
-# The e2e host embeds wasmtime: optimised (the runtime compiles the policy),
-# but without the policy's LTO, which would make every CI build slow.
-E2E := cargo run --quiet --profile e2e -p image-redirect-e2e --
+# The embedded waPC host (wasmtime, as policy-server embeds it): optimised,
+# without the policy's LTO. Its registry client is the feature `registry`, which
+# only the tests, `push` and `run registry://` need; both builds share one wasmtime.
+HOST_BUILD := cargo build --profile e2e -p image-redirect-e2e
+HOST := target/e2e/image-redirect-e2e
 REGISTRY ?= ghcr.io/image-redirect-policy/policies/image-redirect
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
-FLOOR_BUILD := cargo build --quiet --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
+FLOOR_BUILD := cargo build --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo host test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
+	@echo "==> policy.wasm: the policy for $(WASM_TARGET) (release, LTO; about a minute the first time)"
 	cargo build --target $(WASM_TARGET) --release
 	cp $(POLICY_BUILD) policy.wasm
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
-demo: policy.wasm
-	$(E2E) demo --policy policy.wasm
+demo: policy.wasm host
+	@echo "==> sample admission requests through policy.wasm on the embedded waPC host"
+	@$(HOST) demo --policy policy.wasm
+
+host:
+	@echo "==> the embedded waPC host (wasmtime; a few minutes the first time, seconds after)"
+	$(HOST_BUILD)
 
 test: unit-tests cli-tests e2e-host-tests e2e-tests playground-tests
 
@@ -42,8 +50,14 @@ image-redirect:
 	cargo build --profile e2e -p image-redirect-cli
 	@echo "built target/e2e/image-redirect"
 
-e2e-host-tests: policy.wasm $(FLOORS) registry-tools
-	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e
+# Built after the host so a second build of wasmtime shows: the demo's build and
+# the tests' must resolve the same features for everything wasmtime depends on.
+e2e-host-tests: policy.wasm $(FLOORS) registry-tools host
+	@echo "==> e2e tests: policy.wasm on the embedded host, with a real registry"
+	@set -o pipefail; POLICY_WASM=$(CURDIR)/policy.wasm cargo test --profile e2e -p image-redirect-e2e \
+		--features registry 2>&1 | tee target/e2e-tests.log
+	@! grep -q "Compiling wasmtime v" target/e2e-tests.log || { echo "e2e-host-tests: the tests built \
+		wasmtime a second time: align the features of shared dependencies (see e2e/Cargo.toml)"; exit 1; }
 
 # A real OCI registry for the e2e tests (mirror checks, the policy as an OCI artifact):
 # Debian's docker-registry, filled with skopeo. Installed when missing and we are root (as in CI).
@@ -57,6 +71,7 @@ registry-tools:
 
 # The minimal guests the benchmarks compare against (e2e/floor).
 $(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
+	@echo "==> the floor guests the host tests and benchmarks compare against (e2e/floor)"
 	$(FLOOR_BUILD)
 	cp target/floor/$(WASM_TARGET)/release/floor.wasm target/floor/mutate.wasm
 	$(FLOOR_BUILD) --features accept-only

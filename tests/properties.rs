@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::typed::{self, TypedContainer};
 use common::{Review, review};
 use image_redirect_policy::reference::{Reference, RegistryPath, is_under, segment_prefixes};
 use image_redirect_policy::rules::{Decision, Via};
@@ -154,6 +155,13 @@ enum Kind {
 }
 
 impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+        }
+    }
+
     /// JSON Pointer to the value holding the pod's metadata and spec.
     fn holder(self) -> &'static str {
         match self {
@@ -163,10 +171,11 @@ impl Kind {
     }
 
     fn request(self, operation: &str, object: Value) -> Value {
-        let (group, kind, resource) = match self {
-            Kind::Pod => ("", "Pod", "pods"),
-            Kind::Deployment => ("apps", "Deployment", "deployments"),
+        let (group, resource) = match self {
+            Kind::Pod => ("", "pods"),
+            Kind::Deployment => ("apps", "deployments"),
         };
+        let kind = self.name();
         json!({
             "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
             "kind": {"group": group, "version": "v1", "kind": kind},
@@ -397,8 +406,38 @@ fn decision(settings: &Settings, image: &str) -> Option<(String, Option<String>)
     }
 }
 
+/// The image a CREATE leaves in a container: the rules' choice, unless the
+/// image must stay on the node under its own name.
+fn expected_image(settings: &Settings, image: &str, pull_policy: Option<&str>) -> String {
+    match decision(settings, image) {
+        Some((redirected, _)) if pull_policy != Some("Never") => redirected,
+        _ => image.to_owned(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// What editing text cannot prove by itself: an object that reads as its
+    /// typed kind (k8s-openapi) before admission still reads as it after,
+    /// every container where it was, each with the image the rules chose.
+    #[test]
+    fn a_typed_object_stays_typed_with_the_images_the_rules_chose(settings in settings(), (kind, object) in workload()) {
+        let Ok(Some(before)) = typed::containers(kind.name(), &object) else { return Ok(()) };
+        let answer = validate_text(&settings, kind, "CREATE", &object.to_string(), None);
+        let stored: Value = answer.mutated.map_or(object, |text| serde_json::from_str(&text).unwrap());
+        let after = typed::containers(kind.name(), &stored);
+        prop_assert!(after.is_ok(), "{:?}\n{stored}", after);
+        let rules = common::settings(settings);
+        let expected: Vec<TypedContainer> = before
+            .into_iter()
+            .map(|c| TypedContainer {
+                image: c.image.as_deref().map(|image| expected_image(&rules, image, c.pull_policy.as_deref())),
+                ..c
+            })
+            .collect();
+        prop_assert_eq!(after.unwrap(), Some(expected));
+    }
 
     /// CREATE again, and UPDATE with the output as both old and new object:
     /// nothing left to do, read from the exact text the first pass wrote.

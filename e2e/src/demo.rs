@@ -60,8 +60,7 @@ pub fn report(evaluation: &Evaluation) -> Result<String> {
     let mut out = String::new();
     let after = evaluation.patched_object()?;
     let object = evaluation.request.get("object").unwrap_or(&Value::Null);
-    let mut images = Vec::new();
-    collect_images(object, String::new(), &mut images);
+    let images = images_in(object);
     let width = images.iter().map(|(_, before)| before.len()).max().unwrap_or(0);
     for (pointer, before) in &images {
         match after.pointer(pointer).and_then(Value::as_str) {
@@ -71,7 +70,8 @@ pub fn report(evaluation: &Evaluation) -> Result<String> {
     }
     match &evaluation.outcome {
         Outcome::InvalidSettings(message) => writeln!(out, "  settings rejected: {message}")?,
-        Outcome::Rejected { message, .. } => writeln!(out, "  rejected: {message}")?,
+        Outcome::Rejected { message, code: None, .. } => writeln!(out, "  rejected: {message}")?,
+        Outcome::Rejected { message, code: Some(code), .. } => writeln!(out, "  rejected ({code}): {message}")?,
         Outcome::Accepted { patch: None, .. } => writeln!(out, "  accepted, no patch")?,
         Outcome::Accepted { patch: Some(patch), .. } => {
             writeln!(out, "  JSON Patch:")?;
@@ -97,6 +97,12 @@ fn describe(request: &Value) -> String {
 }
 
 /// `(JSON pointer, image)` of every container image in `value`.
+pub fn images_in(value: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    collect_images(value, String::new(), &mut found);
+    found
+}
+
 fn collect_images(value: &Value, pointer: String, found: &mut Vec<(String, String)>) {
     match value {
         Value::Object(members) => {

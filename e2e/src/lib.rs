@@ -6,12 +6,13 @@
 //!   the host calls a policy may make;
 //! - [`review`]: policy-server's sequence (`protocol_version`,
 //!   `validate_settings`, `validate`) and the JSON Patch it derives;
-//! - [`oci`]: a real registry, for the mirror checks' digests and for the
-//!   policy pushed and pulled as an OCI artifact;
+//! - `oci` (feature `registry`): a real registry, for the mirror checks'
+//!   digests and for the policy pushed and pulled as an OCI artifact;
 //! - [`demo`]: the README's first command.
 
 pub mod demo;
 pub mod host;
+#[cfg(feature = "registry")]
 pub mod oci;
 pub mod review;
 

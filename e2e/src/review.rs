@@ -25,8 +25,11 @@ pub enum Outcome {
         patch: Option<Patch>,
         warnings: Vec<String>,
     },
+    /// Refused by the policy (with the `code` it gave, if any), or by
+    /// policy-server when the guest failed (code 500).
     Rejected {
         message: String,
+        code: Option<u16>,
         warnings: Vec<String>,
     },
 }
@@ -36,6 +39,7 @@ pub enum Outcome {
 struct ValidationResponse {
     accepted: bool,
     message: Option<String>,
+    code: Option<u16>,
     mutated_object: Option<Value>,
     warnings: Option<Vec<String>>,
 }
@@ -62,12 +66,23 @@ impl Policy {
             return Ok(Evaluation { request, outcome: Outcome::InvalidSettings(message) });
         }
         let payload = to_vec(&json!({ "request": request, "settings": settings }));
-        let response: ValidationResponse = serde_json::from_slice(&self.call("validate", &payload)?)
-            .context("validate answered something else than a validation response")?;
+        let answer = match self.call("validate", &payload) {
+            Ok(answer) => answer,
+            // policy-server answers a failed guest with a rejection, not an error of its own.
+            Err(e) => {
+                let message = e.root_cause().to_string();
+                return Ok(Evaluation {
+                    request,
+                    outcome: Outcome::Rejected { message, code: Some(500), warnings: vec![] },
+                });
+            }
+        };
+        let response: ValidationResponse =
+            serde_json::from_slice(&answer).context("validate answered something else than a validation response")?;
         let warnings = response.warnings.unwrap_or_default();
         let outcome = match response.accepted {
             true => Outcome::Accepted { patch: patch(&request, response.mutated_object.as_ref()), warnings },
-            false => Outcome::Rejected { message: response.message.unwrap_or_default(), warnings },
+            false => Outcome::Rejected { message: response.message.unwrap_or_default(), code: response.code, warnings },
         };
         Ok(Evaluation { request, outcome })
     }
@@ -129,8 +144,12 @@ impl Evaluation {
                 }
                 with_warnings(response, warnings)
             }
-            Outcome::Rejected { message, warnings } => {
-                with_warnings(json!({ "uid": uid, "allowed": false, "status": { "message": message } }), warnings)
+            Outcome::Rejected { message, code, warnings } => {
+                let mut status = json!({ "message": message });
+                if let Some(code) = code {
+                    status["code"] = json!(code);
+                }
+                with_warnings(json!({ "uid": uid, "allowed": false, "status": status }), warnings)
             }
         }
     }

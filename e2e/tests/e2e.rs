@@ -5,9 +5,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use image_redirect_e2e::demo::{fixtures, read_json};
+use image_redirect_e2e::demo::{fixtures, images_in, read_json};
 use image_redirect_e2e::{Outcome, Policy, Registry};
 use serde_json::{Value, json};
+
+#[path = "../../tests/common/typed.rs"]
+mod typed;
 
 /// The policy under test: `$POLICY_WASM`, or the repository's policy.wasm (`make policy.wasm`).
 fn policy_path() -> PathBuf {
@@ -196,6 +199,7 @@ fn malformed_requests_are_rejected_not_trapped() {
         evaluation.outcome,
         Outcome::Rejected {
             message: "the Pod cannot be read: object.spec.containers: expected an array, found an object".to_owned(),
+            code: None,
             warnings: vec![],
         }
     );
@@ -274,6 +278,7 @@ fn mirror_checks_go_through_the_oci_host_call() {
         message: "image somedomain.com/somepath/example-repo/alpine:latest would be redirected to \
                   10.10.254.254:8000/spectro-images/somedomain.com/somepath/example-repo/alpine:latest, which is not available: \
                   error invoking host capability oci.manifest_digest: Host error: manifest unknown: 10.10.254.254:8000/spectro-images/somedomain.com/somepath/example-repo/alpine:latest".to_owned(),
+        code: None,
         warnings: vec![],
     });
 }
@@ -291,4 +296,52 @@ fn every_example_manifest_carries_settings_the_policy_accepts() {
         checked += 1;
     }
     assert_eq!(checked, 5);
+}
+
+/// Every request fixture, by name.
+fn all_requests() -> Vec<(String, Value)> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("requests"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap().trim_end_matches(".json").to_owned())
+        .collect();
+    names.sort();
+    names.into_iter().map(|name| (name.clone(), request(&name))).collect()
+}
+
+#[test]
+fn every_fixture_request_is_a_typed_admission_review() {
+    for (name, review) in all_requests() {
+        match (name.as_str(), typed::admission_review(&review)) {
+            ("pod-malformed", Err(e)) => {
+                assert_eq!(e, "request.object is not a valid Pod: invalid type: map, expected a sequence")
+            }
+            (_, result) => assert_eq!(result, Ok(()), "{name}"),
+        }
+    }
+}
+
+/// What the patch cannot show by itself: the object the API server stores
+/// still reads as its kind (k8s-openapi), with the images the patch wrote.
+#[test]
+fn every_mutated_fixture_object_reads_as_its_kind_with_the_patched_images() {
+    let modes = ["mapping", "prefix-all", "mapping-and-prefix", "harbor-layout"];
+    let mut checked = 0;
+    for (name, review) in all_requests().into_iter().filter(|(name, _)| name != "pod-malformed") {
+        let kind = review["request"]["kind"]["kind"].as_str().unwrap().to_owned();
+        for mode in modes {
+            let evaluation = policy().evaluate(&settings(mode), &review).unwrap();
+            if evaluation.patch().is_none() {
+                continue;
+            }
+            let stored = evaluation.patched_object().unwrap();
+            let typed = typed::containers(&kind, &stored).unwrap_or_else(|e| panic!("{name} under {mode}: {e}"));
+            let mut typed: Vec<String> = typed.unwrap().into_iter().filter_map(|c| c.image).collect();
+            let mut patched: Vec<String> = images_in(&stored).into_iter().map(|(_, image)| image).collect();
+            typed.sort();
+            patched.sort();
+            assert_eq!(typed, patched, "{name} under {mode}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} mutated objects checked");
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the specification tests.
 #![allow(dead_code)]
 
+pub mod typed;
+
 use image_redirect_policy::mirror::{Mirror, NoMirror};
 use image_redirect_policy::rules::{Decision, Keep};
 use image_redirect_policy::settings::Settings;
