@@ -100,7 +100,12 @@ fn what_a_runtime_cannot_do_is_reported_line_by_line() {
 
 #[test]
 fn registries_conf_marks_plain_http_mirrors_insecure_and_checked_ones_as_mirrors() {
-    let settings = load(&root().join("cli/tests/settings/mirror-checks.yaml"));
+    let settings = manifests::settings(
+        "mappings:
+  - {source: docker.io, target: harbor.edge.local/dockerhub, verify: true}
+  - {source: quay.io, target: harbor.edge.local/quay}",
+    )
+    .unwrap();
     let request = export::Request { format: Format::RegistriesConf, registries: &[], scheme: "http" };
     let export = export::export(&settings, &request).unwrap();
     let body = export.files[0].text.split_once("\n\n").unwrap().1;
@@ -113,15 +118,6 @@ fn registries_conf_marks_plain_http_mirrors_insecure_and_checked_ones_as_mirrors
 
   [[registry.mirror]]
   location = "harbor.edge.local/dockerhub"
-  insecure = true
-
-[[registry]]
-  prefix = "ghcr.io"
-  location = "ghcr.io"
-  mirror-by-digest-only = false
-
-  [[registry.mirror]]
-  location = "harbor.edge.local/ghcr"
   insecure = true
 
 [[registry]]

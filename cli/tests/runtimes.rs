@@ -24,6 +24,8 @@ const WHOLE_REGISTRIES: [&str; 2] = ["docker.io/library/nginx:v1", "quay.io/org/
 const PATH_SCOPED: &str = "somedomain.com/somepath/app:v1";
 /// A Docker Hub short name, which the runtime normalises to `docker.io/library/nginx`.
 const SHORT_NAME: &str = "nginx:v1";
+/// Where the export writes the registries.conf drop-in.
+const REGISTRIES_CONF: &str = "registries.conf.d/image-redirect.conf";
 
 /// A settings mode, its mirrors under its own path of the registry at `host`.
 struct Mode {
@@ -68,22 +70,25 @@ prefix: {{target: {host}/both}}"
     ]
 }
 
-/// `image-redirect export` as users run it; the files land in `out`.
-fn export(settings: &Path, format: &str, registries: &[&str], out: &Path) {
+/// `image-redirect export` of `settings` as users run it, `--scheme http`;
+/// the files land in the returned dir (`label` tells those dirs apart).
+fn export(label: &str, settings: &str, format: &str, registries: &[&str]) -> Scratch {
+    let out = Scratch::new(&format!("export-{format}-{label}"));
+    let settings_path = out.path().join("settings.yaml");
+    std::fs::write(&settings_path, settings).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_image-redirect"));
-    command.args(["export", "--format", format, "--scheme", "http", "--settings"]).arg(settings);
+    command.args(["export", "--format", format, "--scheme", "http", "--settings"]).arg(settings_path);
     for registry in registries {
         command.args(["--registry", registry]);
     }
-    let output = command.arg("--out").arg(out).output().unwrap();
+    let output = command.arg("--out").arg(out.path()).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    out
 }
 
-/// Writes the mode's settings and pushes each image where the policy
-/// redirects it, and nowhere else; the digests by image.
-fn prepare(mode: &Mode, registry: &TestRegistry, dir: &Scratch) -> BTreeMap<&'static str, String> {
-    let settings_path = dir.path().join("settings.yaml");
-    std::fs::write(&settings_path, &mode.settings).unwrap();
+/// Pushes each image of the mode where the policy redirects it, and nowhere
+/// else; the digests the registry serves, by image.
+fn fill(mode: &Mode, registry: &TestRegistry) -> BTreeMap<&'static str, String> {
     let settings = manifests::settings(&mode.settings).unwrap();
     let mut digests = BTreeMap::new();
     for &image in mode.images {
@@ -117,10 +122,9 @@ fn skopeo_digest(conf: &Path, image: &str, options: &[&str]) -> Result<String, S
 fn skopeo_pulls_through_the_exported_registries_conf() {
     let registry = TestRegistry::start("registries-conf");
     for mode in modes(&registry.host) {
-        let dir = Scratch::new(&format!("registries-conf-{}", mode.name));
-        let digests = prepare(&mode, &registry, &dir);
-        export(&dir.path().join("settings.yaml"), "registries-conf", mode.registries, dir.path());
-        let conf = dir.path().join("registries.conf.d/image-redirect.conf");
+        let digests = fill(&mode, &registry);
+        let out = export(mode.name, &mode.settings, "registries-conf", mode.registries);
+        let conf = out.path().join(REGISTRIES_CONF);
         for (image, digest) in &digests {
             assert_eq!(skopeo_digest(&conf, image, &[]).as_ref(), Ok(digest), "{}: {image}", mode.name);
         }
@@ -135,11 +139,9 @@ fn skopeo_pulls_through_the_exported_registries_conf() {
 fn a_checked_mapping_falls_back_to_the_original_as_the_policy_keeps_it() {
     let registry = TestRegistry::start("fallback");
     let host = &registry.host;
-    let dir = Scratch::new("fallback");
     let settings = format!("mappings:\n  - {{source: {host}/upstream, target: {host}/mirror, verify: true}}");
-    std::fs::write(dir.path().join("settings.yaml"), settings).unwrap();
-    export(&dir.path().join("settings.yaml"), "registries-conf", &[], dir.path());
-    let conf = dir.path().join("registries.conf.d/image-redirect.conf");
+    let out = export("fallback", &settings, "registries-conf", &[]);
+    let conf = out.path().join(REGISTRIES_CONF);
     let on_mirror = registry.push_image("mirror/app", "v1");
     let only_upstream = registry.push_image("upstream/app", "v2");
     let insecure = ["--tls-verify=false"];
@@ -155,10 +157,9 @@ fn containerd_pulls_through_the_exported_hosts_toml() {
     };
     let registry = TestRegistry::start("hosts-toml");
     for mode in modes(&registry.host) {
-        let dir = Scratch::new(&format!("hosts-toml-{}", mode.name));
-        let digests = prepare(&mode, &registry, &dir);
-        export(&dir.path().join("settings.yaml"), "containerd", mode.registries, dir.path());
-        let hosts_dir = dir.path().join("certs.d");
+        let digests = fill(&mode, &registry);
+        let out = export(mode.name, &mode.settings, "containerd", mode.registries);
+        let hosts_dir = out.path().join("certs.d");
         for image in WHOLE_REGISTRIES {
             let digest = containerd.pull(image, &hosts_dir);
             assert_eq!(digest.as_ref(), Ok(&digests[image]), "{}: {image}", mode.name);
