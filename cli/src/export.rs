@@ -149,19 +149,24 @@ pub fn plan(settings: &Settings, named: &[String], format: Format) -> Result<Pla
             ));
         }
     }
-    for glob in rules.exclusions() {
-        plan.lost.push(format!(
+    exclusions(settings, &mut plan.lost);
+    Ok(plan)
+}
+
+/// Exclusions, by image and by namespace: no runtime has them.
+fn exclusions(settings: &Settings, lost: &mut Vec<String>) {
+    for glob in settings.rules.exclusions() {
+        lost.push(format!(
             "exclude.images {}: a runtime cannot exclude images; at the node they are redirected",
             glob.as_str()
         ));
     }
     if !settings.excluded_namespaces().is_empty() {
-        plan.lost.push(format!(
+        lost.push(format!(
             "exclude.namespaces {}: a runtime does not know namespaces; at the node their pods are redirected",
             settings.excluded_namespaces().join(", ")
         ));
     }
-    Ok(plan)
 }
 
 /// What the runtime is told to redirect: the sources of mappings (where the
