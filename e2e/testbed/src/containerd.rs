@@ -26,7 +26,7 @@ impl Containerd {
         }
         let uid = std::fs::metadata("/proc/self").map_err(|e| format!("/proc/self: {e}"))?.uid();
         if uid != 0 {
-            return Err(format!("containerd needs root to manage its content store, and this is uid {uid}"));
+            return Err(format!("containerd needs root, and the tests run as uid {uid}"));
         }
         let dir = Scratch::new(&format!("containerd-{name}"));
         let socket = dir.path().join("containerd.sock");
