@@ -18,7 +18,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
 FLOOR_BUILD := cargo build --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo host test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests registry-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo host test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests registry-tools runtime-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	@echo "==> policy.wasm: the policy for $(WASM_TARGET) (release, LTO; about a minute the first time)"
@@ -41,8 +41,9 @@ test: unit-tests cli-tests e2e-host-tests e2e-tests playground-tests
 unit-tests:
 	cargo test -p image-redirect-policy
 
-# The native command (export, preview): golden files and the K3s agreement test.
-cli-tests:
+# The native command (export, preview): golden files, the K3s agreement test, and real pulls
+# through the exported files (skopeo with registries.conf, containerd with hosts.toml).
+cli-tests: registry-tools runtime-tools
 	cargo test --profile e2e -p image-redirect-cli
 
 # `target/e2e/image-redirect export|preview …` (see the README: "Redirect at the node instead").
@@ -67,6 +68,16 @@ registry-tools:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo >/dev/null; \
 		else \
 			echo "registry-tools: install Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)"; exit 1; \
+		fi; }
+
+# A real containerd for the export's pull tests, run by the test as a plain process (no service).
+# Installed when missing and we are root; otherwise those tests say they are skipped and why.
+runtime-tools:
+	@command -v containerd >/dev/null && command -v ctr >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null; \
+		else \
+			echo "runtime-tools: containerd is missing and installing it needs root: the containerd pull test will be skipped"; \
 		fi; }
 
 # The minimal guests the benchmarks compare against (e2e/floor).

@@ -197,6 +197,8 @@ impl Rules {
     /// for `docker.io`), by the mapping whose source is the registry itself,
     /// then the prefix. An image of the registry goes to `<route>/<repository
     /// path>` unless a longer mapping, an exclusion or a target claims it.
+    /// `registry` may also be a mapping's source with a path, for runtimes
+    /// that match paths (`registries.conf`).
     pub fn route_registry(&self, registry: &str) -> Result<(String, Via<'_>, &Destination), Keep<'_>> {
         let mapping =
             self.mappings.binary_search_by(|m| m.source.as_str().cmp(registry)).ok().map(|i| &self.mappings[i]);

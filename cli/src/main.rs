@@ -35,13 +35,15 @@ enum Command {
 
 /// Write the settings as a container runtime's registry configuration.
 ///
-/// Each registry-wide mapping becomes a mirror; what a runtime cannot do as the
-/// policy does (path-scoped mappings, exclusions, pull secrets, registry checks)
-/// is a `warning:` line on stderr and a comment in every file.
+/// Each mapping becomes a mirror (for K3s, RKE2 and containerd only mappings of
+/// whole registries; registries-conf, for CRI-O and Podman, matches paths too);
+/// what a runtime cannot do as the policy does (exclusions, pull secrets,
+/// registry checks...) is a `warning:` line on stderr and a comment in every file.
 #[derive(Args)]
 #[command(after_help = "Examples:
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
-  image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http")]
+  image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
+  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node")]
 struct ExportArgs {
     /// The runtime's file format.
     #[arg(long, value_parser = format_parser())]

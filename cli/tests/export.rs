@@ -22,7 +22,7 @@ fn root() -> PathBuf {
 fn settings_files() -> Vec<(String, PathBuf)> {
     let palette = ["mapping", "prefix-all", "mapping-and-prefix", "harbor-layout", "disabled"]
         .map(|name| (name.to_owned(), root().join(format!("e2e/fixtures/settings/{name}.json"))));
-    let own = ["registry-wide", "target-mirrored"]
+    let own = ["registry-wide", "target-mirrored", "mirror-checks"]
         .map(|name| (name.to_owned(), root().join(format!("cli/tests/settings/{name}.yaml"))));
     palette.into_iter().chain(own).collect()
 }
@@ -42,13 +42,12 @@ fn run(settings: &Settings, format: Format) -> export::Export {
 
 #[test]
 fn exports_match_their_golden_files() {
-    let formats = [("k3s", Format::K3s), ("rke2", Format::Rke2), ("containerd", Format::Containerd)];
     let mut stale = Vec::new();
     for (name, path) in settings_files() {
-        for (format_name, format) in formats {
+        for format in Format::ALL {
             let export = run(&load(&path), format);
             let text: String = export.files.iter().map(|f| format!("==> {} <==\n{}", f.path, f.text)).collect();
-            let golden = root().join(format!("cli/tests/golden/{name}.{format_name}.txt"));
+            let golden = root().join(format!("cli/tests/golden/{name}.{}.txt", format.name()));
             if std::env::var_os("UPDATE_GOLDEN").is_some() {
                 std::fs::write(&golden, &text).unwrap();
             } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
@@ -59,36 +58,82 @@ fn exports_match_their_golden_files() {
     assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
 }
 
+const SCOPED: &str = "mapping somedomain.com/somepath -> targetdomain.com/other/path: a runtime mirrors whole registries, not paths; at the node these images follow the rule for their registry, if any";
+const SECRET: &str = "mapping docker.io pullSecret harbor-creds: a node does not read Kubernetes Secrets; give it the credentials for harbor.edge.local/dockerhub in its registry configuration";
+const NAMESPACES: &str =
+    "exclude.namespaces kube-system: a runtime does not know namespaces; at the node their pods are redirected";
+const MIRRORED: &str = "docker.io: its mirror quay.io/dockerhub is itself mirrored; the policy leaves images already there alone, the runtime would redirect them again";
+const EXCLUDED: &str =
+    "exclude.images docker.io/library/busybox:*: a runtime cannot exclude images; at the node they are redirected";
+const NOT_CHECKED: &str = "verify/pinDigest: a runtime does not check the mirror before choosing it (it falls back to the next endpoint on failure)";
+
 #[test]
 fn what_a_runtime_cannot_do_is_reported_line_by_line() {
-    let lost = |name: &str| {
+    let lost = |name: &str, format: Format| {
         let path = settings_files().into_iter().find(|(n, _)| n == name).unwrap().1;
-        run(&load(&path), Format::K3s).lost
+        run(&load(&path), format).lost
     };
-    #[rustfmt::skip]
     let scope = format!("{}{}", export::PREFIX_SCOPE, REGISTRIES.join(", "));
-    let cases: [(&str, &[&str]); 4] = [
-        ("registry-wide", &[]),
-        ("prefix-all", &[&scope]),
-        (
-            "mapping",
-            &[
-                "mapping somedomain.com/somepath -> targetdomain.com/other/path: a runtime mirrors whole registries, not paths; at the node these images follow the rule for their registry, if any",
-                "mapping docker.io pullSecret harbor-creds: a node does not read Kubernetes Secrets; give it the credentials for harbor.edge.local/dockerhub in its registry configuration",
-                "exclude.namespaces kube-system: a runtime does not know namespaces; at the node their pods are redirected",
-            ],
-        ),
-        (
-            "target-mirrored",
-            &[
-                "docker.io: its mirror quay.io is itself mirrored; the policy leaves images already there alone, the runtime would redirect them again",
-                "exclude.images docker.io/library/busybox:*: a runtime cannot exclude images; at the node they are redirected",
-            ],
-        ),
+    let checks = ["docker.io", "ghcr.io", "quay.io"].map(|source| format!("mapping {source} {NOT_CHECKED}"));
+    #[rustfmt::skip]
+    let cases: [(&str, Format, &[&str]); 10] = [
+        ("registry-wide", Format::K3s, &[]),
+        ("registry-wide", Format::RegistriesConf, &[]),
+        ("prefix-all", Format::K3s, &[&scope]),
+        ("prefix-all", Format::RegistriesConf, &[&scope]),
+        ("mapping", Format::K3s, &[SCOPED, SECRET, NAMESPACES]),
+        // registries.conf matches paths: the scoped mapping carries over.
+        ("mapping", Format::RegistriesConf, &[SECRET, NAMESPACES]),
+        ("target-mirrored", Format::Containerd, &[MIRRORED, EXCLUDED]),
+        ("target-mirrored", Format::RegistriesConf, &[MIRRORED, EXCLUDED]),
+        ("mirror-checks", Format::Containerd, &[&checks[0], &checks[1], &checks[2]]),
+        // verify + onMissing: keep becomes a registries.conf mirror, tried before the original.
+        ("mirror-checks", Format::RegistriesConf, &[
+            "mapping ghcr.io pinDigest: a runtime pulls the tag it is given; at the node the digest is not pinned",
+            "mapping quay.io onMissing: reject: a runtime does not refuse the pod; at the node a pull the mirror cannot serve fails",
+        ]),
     ];
-    for (name, expected) in cases {
-        assert_eq!(lost(name), expected, "{name}");
+    for (name, format, expected) in cases {
+        assert_eq!(lost(name, format), expected, "{name} as {}", format.name());
     }
+}
+
+#[test]
+fn registries_conf_marks_plain_http_mirrors_insecure_and_checked_ones_as_mirrors() {
+    let settings = manifests::settings(
+        "mappings:
+  - {source: docker.io, target: harbor.edge.local/dockerhub, verify: true}
+  - {source: quay.io, target: harbor.edge.local/quay}",
+    )
+    .unwrap();
+    let request = export::Request { format: Format::RegistriesConf, registries: &[], scheme: "http" };
+    let export = export::export(&settings, &request).unwrap();
+    let body = export.files[0].text.split_once("\n\n").unwrap().1;
+    assert_eq!(
+        body,
+        r#"[[registry]]
+  prefix = "docker.io"
+  location = "docker.io"
+  mirror-by-digest-only = false
+
+  [[registry.mirror]]
+  location = "harbor.edge.local/dockerhub"
+  insecure = true
+
+[[registry]]
+  prefix = "quay.io"
+  location = "harbor.edge.local/quay"
+  insecure = true
+"#
+    );
+}
+
+#[test]
+fn every_format_name_parses_back() {
+    for format in Format::ALL {
+        assert_eq!(Format::parse(format.name()), Some(format));
+    }
+    assert_eq!(Format::parse("registries.conf"), None);
 }
 
 #[test]

@@ -1,0 +1,174 @@
+//! Real pulls through the exported files: skopeo reading the
+//! `registries.conf` (as CRI-O and Podman do, through the same containers/image
+//! library) and containerd reading the `hosts.toml`, from a local
+//! docker-registry filled only where the policy would send each image. This
+//! machine has no route to Docker Hub or quay.io, so an answer proves the
+//! redirect; each digest must be the one the local registry serves.
+//!
+//! K3s and RKE2 cannot run here: their `registries.yaml` is checked by an
+//! interpreter of K3s's rules (tests/export.rs).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use image_redirect_cli::manifests;
+use image_redirect_policy::reference::Reference;
+use image_redirect_policy::rules::Decision;
+use image_redirect_testbed::{Containerd, Scratch, TestRegistry};
+
+/// Images of whole registries, as CRI clients send them (fully qualified).
+const WHOLE_REGISTRIES: [&str; 2] = ["docker.io/library/nginx:v1", "quay.io/org/app:v1"];
+/// An image under a mapping scoped to a path.
+const PATH_SCOPED: &str = "somedomain.com/somepath/app:v1";
+/// A Docker Hub short name, which the runtime normalises to `docker.io/library/nginx`.
+const SHORT_NAME: &str = "nginx:v1";
+/// Where the export writes the registries.conf drop-in.
+const REGISTRIES_CONF: &str = "registries.conf.d/image-redirect.conf";
+
+/// A settings mode, its mirrors under its own path of the registry at `host`.
+struct Mode {
+    name: &'static str,
+    settings: String,
+    /// Named with `--registry`, for the prefix.
+    registries: &'static [&'static str],
+    /// What a runtime reading the registries.conf should pull from the mirror.
+    images: &'static [&'static str],
+}
+
+fn modes(host: &str) -> [Mode; 3] {
+    [
+        Mode {
+            name: "mapping",
+            settings: format!(
+                "mappings:
+  - {{source: docker.io, target: {host}/mapping/dockerhub}}
+  - {{source: somedomain.com/somepath, target: {host}/mapping/other/path}}
+  - {{source: quay.io, target: {host}/mapping/quay, verify: true}}"
+            ),
+            registries: &[],
+            images: &[WHOLE_REGISTRIES[0], WHOLE_REGISTRIES[1], PATH_SCOPED, SHORT_NAME],
+        },
+        Mode {
+            name: "prefix",
+            settings: format!("prefix: {{target: {host}/prefix}}"),
+            registries: &["docker.io", "quay.io"],
+            images: &[WHOLE_REGISTRIES[0], WHOLE_REGISTRIES[1], SHORT_NAME],
+        },
+        Mode {
+            name: "mapping-then-prefix",
+            settings: format!(
+                "mappings:
+  - {{source: docker.io, target: mirror.local/dockerhub}}
+  - {{source: somedomain.com/somepath, target: other.local/path}}
+prefix: {{target: {host}/both}}"
+            ),
+            registries: &["quay.io"],
+            images: &[WHOLE_REGISTRIES[0], WHOLE_REGISTRIES[1], PATH_SCOPED, SHORT_NAME],
+        },
+    ]
+}
+
+/// `image-redirect export` of `settings` as users run it, `--scheme http`;
+/// the files land in the returned dir (`label` tells those dirs apart).
+fn export(label: &str, settings: &str, format: &str, registries: &[&str]) -> Scratch {
+    let out = Scratch::new(&format!("export-{format}-{label}"));
+    let settings_path = out.path().join("settings.yaml");
+    std::fs::write(&settings_path, settings).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_image-redirect"));
+    command.args(["export", "--format", format, "--scheme", "http", "--settings"]).arg(settings_path);
+    for registry in registries {
+        command.args(["--registry", registry]);
+    }
+    let output = command.arg("--out").arg(out.path()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    out
+}
+
+/// Pushes each image of the mode where the policy redirects it, and nowhere
+/// else; the digests the registry serves, by image.
+fn fill(mode: &Mode, registry: &TestRegistry) -> BTreeMap<&'static str, String> {
+    let settings = manifests::settings(&mode.settings).unwrap();
+    let mut digests = BTreeMap::new();
+    for &image in mode.images {
+        let Decision::Redirect { image: redirected, .. } = settings.rules.decide(image) else {
+            panic!("{}: the policy keeps {image}", mode.name)
+        };
+        let reference = Reference::parse(&redirected).unwrap();
+        let repository = reference.name().strip_prefix(&format!("{}/", registry.host)).unwrap();
+        digests.insert(image, registry.push_image(repository, reference.tag().unwrap()));
+    }
+    digests
+}
+
+/// What skopeo resolves `image` to under the registries.conf at `conf`.
+fn skopeo_digest(conf: &Path, image: &str, options: &[&str]) -> Result<String, String> {
+    let output = Command::new("skopeo")
+        .arg("--registries-conf")
+        .arg(conf)
+        .args(["inspect", "--no-tags", "--format", "{{.Digest}}"])
+        .args(options)
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap();
+    match output.status.success() {
+        true => Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned()),
+        false => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+    }
+}
+
+#[test]
+fn skopeo_pulls_through_the_exported_registries_conf() {
+    let registry = TestRegistry::start("registries-conf");
+    for mode in modes(&registry.host) {
+        let digests = fill(&mode, &registry);
+        let out = export(mode.name, &mode.settings, "registries-conf", mode.registries);
+        let conf = out.path().join(REGISTRIES_CONF);
+        for (image, digest) in &digests {
+            assert_eq!(skopeo_digest(&conf, image, &[]).as_ref(), Ok(digest), "{}: {image}", mode.name);
+        }
+    }
+}
+
+/// `verify` with `onMissing: keep` becomes a registries.conf mirror: the
+/// runtime tries it, then the original, as the policy keeps the original
+/// when the mirror lacks the image. The original here is a path of the same
+/// plain-HTTP registry, hence skopeo's `--tls-verify=false`.
+#[test]
+fn a_checked_mapping_falls_back_to_the_original_as_the_policy_keeps_it() {
+    let registry = TestRegistry::start("fallback");
+    let host = &registry.host;
+    let settings = format!("mappings:\n  - {{source: {host}/upstream, target: {host}/mirror, verify: true}}");
+    let out = export("fallback", &settings, "registries-conf", &[]);
+    let conf = out.path().join(REGISTRIES_CONF);
+    let on_mirror = registry.push_image("mirror/app", "v1");
+    let only_upstream = registry.push_image("upstream/app", "v2");
+    let insecure = ["--tls-verify=false"];
+    assert_eq!(skopeo_digest(&conf, &format!("{host}/upstream/app:v1"), &insecure), Ok(on_mirror));
+    assert_eq!(skopeo_digest(&conf, &format!("{host}/upstream/app:v2"), &insecure), Ok(only_upstream));
+}
+
+#[test]
+fn containerd_pulls_through_the_exported_hosts_toml() {
+    let containerd = match Containerd::start("hosts-toml") {
+        Ok(containerd) => containerd,
+        Err(why) => return skipped("containerd pulls", &why),
+    };
+    let registry = TestRegistry::start("hosts-toml");
+    for mode in modes(&registry.host) {
+        let digests = fill(&mode, &registry);
+        let out = export(mode.name, &mode.settings, "containerd", mode.registries);
+        let hosts_dir = out.path().join("certs.d");
+        for image in WHOLE_REGISTRIES {
+            let digest = containerd.pull(image, &hosts_dir);
+            assert_eq!(digest.as_ref(), Ok(&digests[image]), "{}: {image}", mode.name);
+        }
+    }
+}
+
+/// One line saying which check did not run and why. Written to the process's
+/// stderr itself, which the test harness does not capture: `make test` shows it.
+fn skipped(check: &str, why: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {check}: {why}");
+}

@@ -1,0 +1,105 @@
+//! Debian's docker-registry on a free port of 127.0.0.1, filled with skopeo.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{Scratch, installed, wait_until};
+
+/// A registry process with its own storage, stopped and removed on drop.
+pub struct TestRegistry {
+    process: Child,
+    dir: Scratch,
+    /// `127.0.0.1:PORT`, plain HTTP.
+    pub host: String,
+}
+
+impl TestRegistry {
+    pub fn start(name: &str) -> Self {
+        for tool in ["docker-registry", "skopeo"] {
+            assert!(
+                installed(tool),
+                "{tool} is not installed: run `make registry-tools` (Debian packages docker-registry and skopeo)"
+            );
+        }
+        let dir = Scratch::new(&format!("registry-{name}"));
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let host = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: error\n",
+            storage.display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let process = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Self { process, dir, host };
+        assert!(
+            wait_until(15, || TcpStream::connect(&registry.host).is_ok()),
+            "the registry did not listen on {}",
+            registry.host
+        );
+        registry
+    }
+
+    /// Copies a minimal image (one empty layer) to `repository:tag` with
+    /// skopeo, from an OCI layout built here; returns the manifest digest the
+    /// registry reports for it (skopeo re-serialises the manifest on the way).
+    pub fn push_image(&self, repository: &str, tag: &str) -> String {
+        let layout = self.dir.path().join(format!("layout-{}", repository.replace('/', "_")));
+        let blob = |bytes: &[u8]| -> (String, usize) {
+            let hex = format!("{:x}", Sha256::digest(bytes));
+            std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+            std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
+            (format!("sha256:{hex}"), bytes.len())
+        };
+        let layer = vec![0u8; 1024]; // an empty tar archive
+        let (layer_digest, layer_size) = blob(&layer);
+        let config = json!({"architecture": "amd64", "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]}});
+        let (config_digest, config_size) = blob(config.to_string().as_bytes());
+        let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer_size}]});
+        let (manifest_digest, manifest_size) = blob(manifest.to_string().as_bytes());
+        let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest, "size": manifest_size, "annotations": {"org.opencontainers.image.ref.name": tag}}]});
+        std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
+        std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        let status = Command::new("skopeo")
+            .args(["--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:{tag}", layout.display()))
+            .arg(format!("docker://{}/{repository}:{tag}", self.host))
+            .stdout(Stdio::null())
+            .status()
+            .expect("skopeo runs");
+        assert!(status.success(), "skopeo copy to {}/{repository}:{tag}", self.host);
+        let inspect = Command::new("skopeo")
+            .args(["--insecure-policy", "inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+            .arg(format!("docker://{}/{repository}:{tag}", self.host))
+            .output()
+            .expect("skopeo runs");
+        assert!(inspect.status.success(), "skopeo inspect {}/{repository}:{tag}", self.host);
+        String::from_utf8(inspect.stdout).unwrap().trim().to_owned()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
