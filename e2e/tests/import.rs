@@ -3,47 +3,38 @@
 //! the embedded host: the documentation's example images must land exactly
 //! where Palette's documentation says they do.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use image_redirect_cli::import::{self, Options};
+use image_redirect_e2e::demo::{fixtures, policy_wasm, read_json};
 use image_redirect_e2e::{Outcome, Policy};
 use serde_json::{Value, json};
 
 fn policy() -> &'static Policy {
     static POLICY: OnceLock<Policy> = OnceLock::new();
     POLICY.get_or_init(|| {
-        let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm");
-        let path = std::env::var_os("POLICY_WASM").map_or(default, PathBuf::from);
-        Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}\n(build it with `make policy.wasm`, or set POLICY_WASM)"))
+        Policy::load(&policy_wasm())
+            .unwrap_or_else(|e| panic!("{e:#}\n(build it with `make policy.wasm`, or set POLICY_WASM)"))
     })
 }
 
 /// The settings `import palette` writes for e2e/fixtures/user-data/`name`.yaml.
 fn imported_settings(name: &str, primary_registry: Option<&str>) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/user-data/{name}.yaml"));
-    let user_data = std::fs::read_to_string(path).unwrap();
+    let user_data = std::fs::read_to_string(fixtures().join(format!("user-data/{name}.yaml"))).unwrap();
     let options = Options { primary_registry, secret_namespace: "default", module: None };
     let import = import::palette(&user_data, &options).unwrap_or_else(|errors| panic!("{name}: {errors:#?}"));
     serde_norway::from_str(&import.settings).unwrap()
 }
 
+/// Palette's prefix-all example Pod, with `image`.
 fn pod(image: &str) -> Value {
-    json!({
-        "uid": "4c3bd1cf-0a43-4c57-9a0d-31b5c06a5b6e",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "operation": "CREATE",
-        "namespace": "edge",
-        "userInfo": {"username": "palette-agent"},
-        "object": {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "app", "namespace": "edge"},
-            "spec": {"containers": [{"name": "app", "image": image}]}
-        }
-    })
+    let mut review = read_json(&fixtures().join("requests/pod-palette-prefix.json")).unwrap();
+    review["request"]["object"]["spec"]["containers"][0]["image"] = json!(image);
+    review
 }
+
+/// User-data example, `--primary-registry`, image, where it must land, the pull secrets the Pod must get.
+type Case<'a> = (&'a str, Option<&'a str>, &'a str, &'a str, &'a [&'a str]);
 
 #[test]
 fn palettes_documented_examples_land_where_its_documentation_says() {
@@ -51,7 +42,7 @@ fn palettes_documented_examples_land_where_its_documentation_says() {
     let prefix_secret = "image-redirect-10.10.254.254-8000-spectro-images";
     let palette_secret = "image-redirect-example.registry.com-palette-images";
     #[rustfmt::skip]
-    let cases: [(&str, Option<&str>, &str, &str, &[&str]); 7] = [
+    let cases: [Case; 7] = [
         ("single-registry", None, "quay.io/kairos/core-ubuntu-20-lts-rke2:v1.25.2-rke2r1",
             "10.10.254.254:8000/spectro-images/quay.io/kairos/core-ubuntu-20-lts-rke2:v1.25.2-rke2r1", &[prefix_secret]),
         ("multiple-registries", None, "somedomain.com/somepath/example-repo/alpine:latest",
@@ -70,13 +61,13 @@ fn palettes_documented_examples_land_where_its_documentation_says() {
     let mut failures = Vec::new();
     for (name, primary, image, expected, secrets) in cases {
         let evaluation = policy().evaluate(&imported_settings(name, primary), &pod(image)).unwrap();
+        let accepted = matches!(evaluation.outcome, Outcome::Accepted { .. });
         let object = evaluation.patched_object().unwrap();
-        let secrets: Vec<Value> = secrets.iter().map(|name| json!({"name": name})).collect();
-        let got = (&evaluation.outcome, &object["spec"]["containers"][0]["image"], &object["spec"]["imagePullSecrets"]);
-        let accepted = matches!(got.0, Outcome::Accepted { .. });
-        let pulls = if secrets.is_empty() { Value::Null } else { Value::Array(secrets) };
-        if !accepted || got.1 != expected || *got.2 != pulls {
-            failures.push(format!("{name} {primary:?} {image}: {got:#?}"));
+        let pull_secrets = object["spec"]["imagePullSecrets"].as_array().cloned().unwrap_or_default();
+        let pull_secrets: Vec<&str> = pull_secrets.iter().filter_map(|secret| secret["name"].as_str()).collect();
+        let got = (accepted, object["spec"]["containers"][0]["image"].as_str(), pull_secrets);
+        if got != (true, Some(expected), secrets.to_vec()) {
+            failures.push(format!("{name} {primary:?} {image}: {got:?}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

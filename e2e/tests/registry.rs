@@ -6,12 +6,12 @@
 //! Needs `docker-registry` and `skopeo` on PATH (`make registry-tools`).
 
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use image_redirect_e2e::demo::{fixtures, read_json};
+use image_redirect_e2e::demo::{fixtures, policy_wasm, read_json};
 use image_redirect_e2e::oci::{Oci, fetch_policy};
 use image_redirect_e2e::{Outcome, Policy};
 use serde_json::{Value, json};
@@ -113,11 +113,6 @@ impl Drop for TestRegistry {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn policy_wasm() -> PathBuf {
-    std::env::var_os("POLICY_WASM")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"), PathBuf::from)
 }
 
 /// The policy, with OCI lookups answered by the registry.
