@@ -58,11 +58,22 @@ pub struct Import {
     pub notes: Vec<String>,
 }
 
+/// A file `import` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Document<'a> {
+    pub file: &'static str,
+    pub text: &'a str,
+    /// It holds credentials: readable by its owner only.
+    pub private: bool,
+}
+
 impl Import {
-    /// The documents by file name, in the order they are printed.
-    pub fn documents(&self) -> Vec<(&'static str, &str)> {
-        let mut documents = vec![("settings.yaml", self.settings.as_str()), ("policy.yaml", self.policy.as_str())];
-        documents.extend(self.secrets.as_deref().map(|text| ("secrets.yaml", text)));
+    /// The documents, in the order they are printed.
+    pub fn documents(&self) -> Vec<Document<'_>> {
+        let public = |file, text| Document { file, text, private: false };
+        let mut documents = vec![public("settings.yaml", &self.settings), public("policy.yaml", &self.policy)];
+        let secrets = self.secrets.as_deref().map(|text| Document { file: "secrets.yaml", text, private: true });
+        documents.extend(secrets);
         documents
     }
 }
@@ -261,7 +272,15 @@ struct Rule {
 
 fn read(document: &Value, primary: Option<&str>, report: &mut Report) -> UserData {
     let root = Node { value: document, path: String::new() };
-    let stylus = root.clone().map(report).and_then(|root| root.member("stylus")).and_then(|s| s.map(report));
+    let stylus = match document {
+        // An empty file: no registry fields.
+        Value::Null => None,
+        Value::Mapping(_) => root.member("stylus").and_then(|stylus| stylus.map(report)),
+        other => {
+            report.error("user-data", format!("expected a map, found {}", kind(other)));
+            None
+        }
+    };
     let member = |key: &str, report: &mut Report| stylus.as_ref()?.member(key)?.map(report);
     let enabled = read_enabled(stylus.as_ref(), report);
     let single = member("registryCredentials", report).and_then(|node| {
@@ -309,13 +328,15 @@ fn read_registry(node: &Node, report: &mut Report) -> Option<Registry> {
     let domain = domain?;
     if let Some(certificates) = node.member("certificates") {
         let message = format!(
-            "the CA certificates of {domain} are trusted by each node's container runtime, not by an admission policy: install them on the nodes"
+            "the CA certificates of {domain} are trusted by each node's container runtime, not by an admission \
+             policy: install them on the nodes"
         );
         report.warning(&certificates.path, message);
     }
     if let Some(insecure) = node.member("insecure").filter(|insecure| insecure.boolean(report) == Some(true)) {
         let message = format!(
-            "skipping TLS verification for {domain} is a setting of each node's container runtime, not of an admission policy"
+            "skipping TLS verification for {domain} is a setting of each node's container runtime, not of an \
+             admission policy"
         );
         report.warning(&insecure.path, message);
     }
@@ -387,7 +408,13 @@ fn bare(text: &str) -> String {
 struct Plan {
     settings: SettingsDoc,
     origins: Origins,
-    secrets: Vec<(String, String, Credentials)>,
+    secrets: Vec<PullSecret>,
+}
+
+struct PullSecret {
+    name: String,
+    domain: String,
+    credentials: Credentials,
 }
 
 #[derive(Debug, Serialize)]
@@ -524,8 +551,9 @@ impl Plan {
     /// The Secret for `registry`, written once however many mappings name it.
     fn secret(&mut self, registry: &Registry, credentials: &Credentials) -> String {
         let name = secret_name(&registry.domain);
-        if !self.secrets.iter().any(|(existing, _, _)| *existing == name) {
-            self.secrets.push((name.clone(), registry.domain.clone(), credentials.clone()));
+        if !self.secrets.iter().any(|secret| secret.name == name) {
+            let (domain, credentials) = (registry.domain.clone(), credentials.clone());
+            self.secrets.push(PullSecret { name: name.clone(), domain, credentials });
         }
         name
     }
@@ -539,7 +567,7 @@ impl Plan {
             if let Some(first) = names.get(&name) {
                 let message = format!("its pull secret would be {name}, as for {}: keep one per domain", first.path);
                 report.error(&format!("{}.domain", registry.path), message);
-            } else if !under_prefix && !self.secrets.iter().any(|(existing, _, _)| *existing == name) {
+            } else if !under_prefix && !self.secrets.iter().any(|secret| secret.name == name) {
                 let message =
                     format!("no mapping rule sends images to {}: no pull secret written for it", registry.domain);
                 report.note(&registry.path, message);
@@ -573,7 +601,10 @@ impl Origins {
             field.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
         };
         let origin = self.0.iter().filter(|(prefix, _)| below(prefix)).max_by_key(|(prefix, _)| prefix.len());
-        let message = self.0.iter().fold(message.to_owned(), |message, (field, origin)| message.replace(field, origin));
+        // Only a mapping is named in messages (`duplicates the source of mappings[0]`);
+        // `prefix` is also a word.
+        let named = self.0.iter().filter(|(field, _)| field.ends_with(']'));
+        let message = named.fold(message.to_owned(), |message, (field, origin)| message.replace(field, origin));
         format!("{}: {message}", origin.map_or(field, |(_, origin)| origin))
     }
 }
@@ -679,16 +710,17 @@ struct SecretMetadata<'a> {
 
 /// One `kubernetes.io/dockerconfigjson` Secret per registry, keyed by its
 /// domain (path included: the kubelet matches credentials on path prefixes).
-fn secrets(secrets: &[(String, String, Credentials)], namespace: &str) -> Result<Option<String>, Vec<String>> {
+fn secrets(secrets: &[PullSecret], namespace: &str) -> Result<Option<String>, Vec<String>> {
     if secrets.is_empty() {
         return Ok(None);
     }
     let mut out = format!(
-        "# Pull secrets imported from Palette Edge user-data by `image-redirect import palette`: they hold credentials.\n\
-         # A pull secret must exist in every namespace whose Pods use it: these are in {namespace}; create them,\n\
-         # with the same names, in each namespace whose Pods pull from these registries.\n"
+        "# Pull secrets imported from Palette Edge user-data by `image-redirect import palette`.\n\
+         # They hold credentials. A pull secret must exist in every namespace whose Pods use it: these are in\n\
+         # {namespace}; create them, with the same names, in each namespace whose Pods pull from these registries.\n"
     );
-    for (i, (name, domain, Credentials { username, password })) in secrets.iter().enumerate() {
+    for (i, PullSecret { name, domain, credentials: Credentials { username, password } }) in secrets.iter().enumerate()
+    {
         let auth = BASE64.encode(format!("{username}:{password}"));
         let config = json!({"auths": {domain: {"username": username, "password": password, "auth": auth}}});
         let secret = SecretDoc {

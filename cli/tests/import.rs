@@ -33,13 +33,28 @@ fn yaml(text: &str) -> Value {
 
 const RULES: &str = "stylus.externalRegistries.registryMappingRules";
 
+/// Name, user-data, `--primary-registry`, the lines expected.
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a [&'a str]);
+
+/// The cases whose lines, as `lines` reads them from the outcome, are not those expected.
+fn mismatches(cases: &[Case], lines: impl Fn(Result<Import, Vec<String>>) -> Option<Vec<String>>) -> Vec<String> {
+    let mismatch = |&(name, user_data, primary, expected): &Case| {
+        let outcome = import(user_data, primary);
+        let shown = format!("{name}: {outcome:#?}");
+        (lines(outcome).is_none_or(|lines| lines != expected)).then_some(shown)
+    };
+    cases.iter().filter_map(mismatch).collect()
+}
+
 #[test]
 fn user_data_the_policy_would_refuse_is_an_error_naming_its_path() {
     let hub = Some("10.10.100.45:30003");
     #[rustfmt::skip]
-    let cases: [(&str, &str, Option<&str>, &[&str]); 20] = [
+    let cases: [Case; 22] = [
         ("not_yaml", "stylus: [", None, &["not YAML: did not find expected node content at line 2 column 1, while parsing a flow node"]),
         ("stylus_not_a_map", "stylus: [1]", None, &["stylus: expected a map, found a list"]),
+        ("user_data_not_a_map", "[stylus]", None, &["user-data: expected a map, found a list"]),
+        ("empty_user_data", "", None, &["stylus: nothing to redirect: set mappings or prefix (or enabled: false)"]),
         ("nothing_to_redirect", "install: {poweroff: true}", None, &["stylus: nothing to redirect: set mappings or prefix (or enabled: false)"]),
         ("switch_not_a_boolean", "stylus: {imageRedirectWebhook: {enable: \"no\"}, registryCredentials: {domain: a.io}}", None,
             &["stylus.imageRedirectWebhook.enable: expected true or false, found a string"]),
@@ -75,13 +90,7 @@ fn user_data_the_policy_would_refuse_is_an_error_naming_its_path() {
             r#"stylus.externalRegistries.registryMappingRules["gcr.io"]: "g.io/x:1" is not a valid registry path: a tag is not allowed"#,
         ]),
     ];
-    let mut failures = Vec::new();
-    for (name, user_data, primary, expected) in cases {
-        match import(user_data, primary) {
-            Err(errors) if errors == expected => {}
-            other => failures.push(format!("{name}: {other:#?}")),
-        }
-    }
+    let failures = mismatches(&cases, Result::err);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -90,7 +99,7 @@ fn what_the_policy_cannot_carry_out_is_a_warning() {
     let hub = Some("10.10.100.45:30003");
     let registry = "stylus.externalRegistries.registries[0]";
     #[rustfmt::skip]
-    let cases: [(&str, &str, Option<&str>, &[&str]); 8] = [
+    let cases: [Case; 8] = [
         ("single_registry_exactly", "stylus: {registryCredentials: {domain: a.io/x, username: u, password: p}}", None, &[]),
         ("insecure", "stylus: {registryCredentials: {domain: a.io, insecure: true}}", None,
             &["stylus.registryCredentials.insecure: skipping TLS verification for a.io is a setting of each node's container runtime, not of an admission policy"]),
@@ -109,13 +118,7 @@ fn what_the_policy_cannot_carry_out_is_a_warning() {
             "stylus.registryCredentials.token: not a field this import knows; ignored",
         ]),
     ];
-    let mut failures = Vec::new();
-    for (name, user_data, primary, expected) in cases {
-        match import(user_data, primary) {
-            Ok(import) if import.warnings == expected => {}
-            other => failures.push(format!("{name}: {other:#?}")),
-        }
-    }
+    let failures = mismatches(&cases, |import| import.ok().map(|import| import.warnings));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -222,8 +225,9 @@ fn secrets_hold_each_registry_credentials_as_the_kubelet_reads_them() {
     let single = import::palette(&example("single-registry"), &options).unwrap();
     let secrets = single.secrets.unwrap();
     assert!(secrets.starts_with(
-        "# Pull secrets imported from Palette Edge user-data by `image-redirect import palette`: they hold credentials.\n\
-         # A pull secret must exist in every namespace whose Pods use it: these are in edge-apps; create them,\n"
+        "# Pull secrets imported from Palette Edge user-data by `image-redirect import palette`.\n\
+         # They hold credentials. A pull secret must exist in every namespace whose Pods use it: these are in\n\
+         # edge-apps; create them, with the same names, in each namespace whose Pods pull from these registries.\n"
     ));
     let domain = "10.10.254.254:8000/spectro-images";
     assert_eq!(
@@ -231,7 +235,9 @@ fn secrets_hold_each_registry_credentials_as_the_kubelet_reads_them() {
         [(
             "image-redirect-10.10.254.254-8000-spectro-images".to_owned(),
             "edge-apps".to_owned(),
-            json!({"auths": {domain: {"username": "ubuntu", "password": "example-password", "auth": auth("ubuntu", "example-password")}}}),
+            json!({"auths": {domain: {
+                "username": "ubuntu", "password": "example-password", "auth": auth("ubuntu", "example-password")
+            }}}),
         )]
     );
     let several = import(&example("multiple-registries"), None).unwrap();
@@ -241,7 +247,9 @@ fn secrets_hold_each_registry_credentials_as_the_kubelet_reads_them() {
         [(
             "image-redirect-example.registry.com-palette-images".to_owned(),
             "default".to_owned(),
-            json!({"auths": {domain: {"username": "admin", "password": "example-password", "auth": auth("admin", "example-password")}}}),
+            json!({"auths": {domain: {
+                "username": "admin", "password": "example-password", "auth": auth("admin", "example-password")
+            }}}),
         )]
     );
 }
@@ -251,10 +259,7 @@ fn no_credentials_no_secrets() {
     for (name, primary) in [("webhook-disabled", None), ("no-registry", Some("10.10.137.220:30003/spectro-images"))] {
         let import = import(&example(name), primary).unwrap();
         assert_eq!(import.secrets, None, "{name}");
-        assert_eq!(
-            import.documents().iter().map(|(file, _)| *file).collect::<Vec<_>>(),
-            ["settings.yaml", "policy.yaml"]
-        );
+        assert_eq!(import.documents().iter().map(|d| d.file).collect::<Vec<_>>(), ["settings.yaml", "policy.yaml"]);
     }
 }
 
