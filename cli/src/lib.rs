@@ -1,8 +1,10 @@
 //! The policy's engine as a command: export its settings as node-level
-//! registry configuration, and preview what it does to manifests.
+//! registry configuration, preview what it does to manifests, and import
+//! Palette Edge user-data as its settings.
 //!
 //! Everything that decides lives in the policy crate (`image_redirect_policy`,
 //! built without its waPC layer); this crate reads YAML and lays out results.
 
 pub mod export;
+pub mod import;
 pub mod manifests;

@@ -1,7 +1,8 @@
 //! `image-redirect`: the policy's settings as node-level registry
-//! configuration, and a preview of what the policy does to manifests.
+//! configuration, a preview of what the policy does to manifests, and Palette
+//! Edge user-data imported as the policy's documents.
 
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,12 +11,14 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use image_redirect_cli::export::{self, Format};
+use image_redirect_cli::import;
 use image_redirect_cli::manifests;
 use image_redirect_policy::settings::Settings;
 
 /// Exit status of a failed command, and of a command line that does not parse.
 const FAILED: u8 = 1;
-/// Exit status when `--strict` and some rule cannot be carried out at the node.
+/// Exit status when `--strict` and some rule cannot be carried out (at the
+/// node by `export`, by the policy for `import`).
 const LOST: u8 = 2;
 
 #[derive(Parser)]
@@ -30,6 +33,7 @@ struct Cli {
 enum Command {
     Export(ExportArgs),
     Preview(PreviewArgs),
+    Import(ImportArgs),
     Completions(CompletionsArgs),
 }
 
@@ -83,6 +87,50 @@ struct PreviewArgs {
     files: Vec<String>,
 }
 
+/// Turn another tool's redirect configuration into the policy's documents.
+#[derive(Args)]
+struct ImportArgs {
+    #[command(subcommand)]
+    from: ImportFrom,
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    Palette(PaletteArgs),
+}
+
+/// Turn Palette Edge user-data into the policy's settings, ClusterAdmissionPolicy and pull secrets.
+///
+/// Reads the registry fields of `stylus` (the webhook switch, `registryCredentials`, `externalRegistries`)
+/// and writes settings.yaml, policy.yaml and, when the user-data holds credentials, secrets.yaml. What the
+/// policy cannot carry out is a `warning:` line on stderr and a comment in the documents; a value the policy
+/// would refuse is an error naming its user-data path, and nothing is written.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect import palette user-data.yaml --out deploy/
+  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict")]
+struct PaletteArgs {
+    /// The Edge user-data (`#cloud-config` YAML); `-` reads stdin.
+    #[arg(value_name = "USER-DATA")]
+    user_data: String,
+    /// The local Harbor of the Harbor Edge-Native Config pack (not in user-data): every image is pulled
+    /// from under it, after the mapping rules.
+    #[arg(long, value_name = "HOST[:PORT][/PATH]")]
+    primary_registry: Option<String>,
+    /// The namespace of the pull secrets.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    secret_namespace: String,
+    /// The policy's module [default: this version's published OCI reference].
+    #[arg(long, value_name = "REF")]
+    module: Option<String>,
+    /// Write the documents under DIR (secrets.yaml with mode 0600) instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Exit with status 2 when the policy cannot carry out something the user-data says.
+    #[arg(long)]
+    strict: bool,
+}
+
 /// Print a shell completion script.
 #[derive(Args)]
 #[command(after_help = "Example:
@@ -129,6 +177,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Export(args) => run_export(&args),
         Command::Preview(args) => run_preview(&args),
+        Command::Import(ImportArgs { from: ImportFrom::Palette(args) }) => run_import_palette(&args),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "image-redirect", &mut std::io::stdout());
             Ok(0)
@@ -179,14 +228,56 @@ fn run_export(args: &ExportArgs) -> Result<u8> {
 
 fn write_files(dir: &Path, files: &[export::File]) -> Result<()> {
     for file in files {
-        let path = dir.join(&file.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
-        }
-        std::fs::write(&path, &file.text).with_context(|| path.display().to_string())?;
-        eprintln!("wrote {}", path.display());
+        write_file(&dir.join(&file.path), &file.text, false)?;
     }
     Ok(())
+}
+
+/// Writes `text` to `path`, creating its directory; a `private` file is
+/// readable by its owner only, also when it existed before.
+fn write_file(path: &Path, text: &str, private: bool) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    let mut file = options.open(path).with_context(|| path.display().to_string())?;
+    if private {
+        // The mode above applies only to a file created now.
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        file.set_permissions(mode).with_context(|| path.display().to_string())?;
+    }
+    file.write_all(text.as_bytes()).with_context(|| path.display().to_string())?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn run_import_palette(args: &PaletteArgs) -> Result<u8> {
+    let options = import::Options {
+        primary_registry: args.primary_registry.as_deref(),
+        secret_namespace: &args.secret_namespace,
+        module: args.module.as_deref(),
+    };
+    let import = import::palette(&read(&args.user_data)?, &options)
+        .map_err(|errors| anyhow::anyhow!("{}: cannot be imported:\n{}", args.user_data, errors.join("\n")))?;
+    for line in &import.notes {
+        eprintln!("note: {line}");
+    }
+    for line in &import.warnings {
+        eprintln!("warning: {line}");
+    }
+    let documents = import.documents();
+    match &args.out {
+        Some(dir) => documents.iter().try_for_each(|d| write_file(&dir.join(d.file), d.text, d.private))?,
+        None => {
+            let printed: Vec<String> = documents.iter().map(|d| format!("# ==> {} <==\n{}", d.file, d.text)).collect();
+            print!("{}", printed.join("---\n"));
+        }
+    }
+    Ok(if args.strict && !import.warnings.is_empty() { LOST } else { 0 })
 }
 
 fn run_preview(args: &PreviewArgs) -> Result<u8> {

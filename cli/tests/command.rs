@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::json;
+use image_redirect_cli::manifests;
+use serde_json::{Value, json};
 
 fn run(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_image-redirect"))
@@ -126,8 +127,9 @@ fn preview_as_json_gives_each_container_the_warnings_about_its_image() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for command in ["export", "preview", "completions"] {
-        let out = run(&[command, "--help"], "");
+    for command in ["export", "preview", "completions", "import palette"] {
+        let args: Vec<&str> = command.split(' ').chain(["--help"]).collect();
+        let out = run(&args, "");
         assert_eq!(out.status.code(), Some(0), "{command}");
         let help = String::from_utf8(out.stdout).unwrap();
         assert!(help.contains("Example") && help.contains(&format!("image-redirect {command} ")), "{command}:\n{help}");
@@ -181,4 +183,76 @@ fn completions_are_printed_for_each_shell() {
         let script = String::from_utf8(out.stdout).unwrap();
         assert!(script.contains(marker) && script.contains("containerd"), "{shell}");
     }
+}
+
+/// A fresh directory for one test's output.
+fn out_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("image-redirect-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+const SINGLE_REGISTRY: &str = "e2e/fixtures/user-data/single-registry.yaml";
+
+#[test]
+fn import_palette_writes_the_documents_with_the_secrets_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = out_dir("import");
+    std::fs::create_dir_all(&dir).unwrap();
+    // An existing secrets.yaml readable by all must not stay so.
+    std::fs::write(dir.join("secrets.yaml"), "old").unwrap();
+    std::fs::set_permissions(dir.join("secrets.yaml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(&["import", "palette", SINGLE_REGISTRY, "--out", dir.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"");
+    let d = dir.display();
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "warning: stylus.registryCredentials.insecure: skipping TLS verification for \
+             10.10.254.254:8000/spectro-images is a setting of each node's container runtime, not of an admission \
+             policy\n\
+             wrote {d}/settings.yaml\nwrote {d}/policy.yaml\nwrote {d}/secrets.yaml\n"
+        )
+    );
+    let mode = |file: &str| std::fs::metadata(dir.join(file)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("secrets.yaml"), 0o600);
+    assert_eq!(mode("settings.yaml") & 0o600, 0o600);
+    assert!(std::fs::read_to_string(dir.join("secrets.yaml")).unwrap().contains("kind: Secret"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn import_palette_strict_exits_2_when_the_policy_cannot_carry_out_everything() {
+    let dir = out_dir("import-strict");
+    let out = run(&["import", "palette", SINGLE_REGISTRY, "--strict", "--out", dir.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(dir.join("settings.yaml").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn import_palette_errors_name_the_user_data_path_write_nothing_and_show_no_credentials() {
+    let dir = out_dir("import-error");
+    let user_data = "stylus: {registryCredentials: {domain: A.io, username: admin, password: [hunter2]}}";
+    let out = run(&["import", "palette", "-", "--out", dir.to_str().unwrap()], user_data);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: -: cannot be imported:\n\
+         stylus.registryCredentials.password: expected a string, found a list\n\
+         stylus.registryCredentials.domain: \"A.io\" is not a valid registry path: uppercase letters are not allowed\n"
+    );
+    assert_eq!(out.stdout, b"");
+    assert!(!dir.exists());
+}
+
+#[test]
+fn import_palette_without_out_prints_one_multi_document_yaml() {
+    let out = run(&["import", "palette", SINGLE_REGISTRY], "");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let kinds: Vec<Value> = manifests::documents(&stdout).unwrap().iter().map(|d| d["kind"].clone()).collect();
+    assert_eq!(kinds, [Value::Null, json!("ClusterAdmissionPolicy"), json!("Secret")]);
+    assert!(stdout.starts_with("# ==> settings.yaml <==\n") && stdout.contains("---\n# ==> secrets.yaml <==\n"));
 }

@@ -30,6 +30,12 @@ const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
     ("mapping-and-prefix", &[("pod-palette-harbor", "mapped first, then served by the local Harbor")]),
 ];
 
+/// The policy under test: `$POLICY_WASM`, or the repository's policy.wasm (`make policy.wasm`).
+pub fn policy_wasm() -> PathBuf {
+    std::env::var_os("POLICY_WASM")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"), PathBuf::from)
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }

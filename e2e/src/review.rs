@@ -3,6 +3,9 @@
 //! AdmissionResponse `kwctl run` prints.
 
 use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+// Standard base64 with padding, as the AdmissionResponse's `patch` field is encoded.
+use base64::engine::general_purpose::STANDARD as BASE64;
 use json_patch::Patch;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -140,7 +143,7 @@ impl Evaluation {
                 let mut response = json!({ "uid": uid, "allowed": true });
                 if let Some(patch) = patch {
                     response["patchType"] = json!("JSONPatch");
-                    response["patch"] = json!(base64(&serde_json::to_vec(patch).unwrap_or_default()));
+                    response["patch"] = json!(BASE64.encode(serde_json::to_vec(patch).unwrap_or_default()));
                 }
                 with_warnings(response, warnings)
             }
@@ -160,39 +163,4 @@ fn with_warnings(mut response: Value, warnings: &[String]) -> Value {
         response["warnings"] = json!(warnings);
     }
     response
-}
-
-/// Standard base64 with padding, as the AdmissionResponse's `patch` field is encoded.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            match i <= chunk.len() {
-                true => out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])),
-                false => out.push('='),
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_matches_the_rfc_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in vectors {
-            assert_eq!(super::base64(plain.as_bytes()), encoded);
-        }
-    }
 }

@@ -5,24 +5,18 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use image_redirect_e2e::demo::{fixtures, images_in, read_json};
+use image_redirect_e2e::demo::{fixtures, images_in, policy_wasm, read_json};
 use image_redirect_e2e::{Outcome, Policy, Registry};
 use serde_json::{Value, json};
 
 #[path = "../../tests/common/typed.rs"]
 mod typed;
 
-/// The policy under test: `$POLICY_WASM`, or the repository's policy.wasm (`make policy.wasm`).
-fn policy_path() -> PathBuf {
-    std::env::var_os("POLICY_WASM")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"), PathBuf::from)
-}
-
 /// Compiled once per test binary, like policy-server's precompiled module.
 fn policy() -> &'static Policy {
     static POLICY: OnceLock<Policy> = OnceLock::new();
     POLICY.get_or_init(|| {
-        let path = policy_path();
+        let path = policy_wasm();
         Policy::load(&path).unwrap_or_else(|e| panic!("{e:#}\n(build it with `make policy.wasm`, or set POLICY_WASM)"))
     })
 }
@@ -255,7 +249,7 @@ impl Registry for Digests {
 #[test]
 fn mirror_checks_go_through_the_oci_host_call() {
     const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    let policy = Policy::load(&policy_path()).unwrap().with_registry(Arc::new(Digests(HashMap::from([(
+    let policy = Policy::load(&policy_wasm()).unwrap().with_registry(Arc::new(Digests(HashMap::from([(
         "10.10.254.254:8000/spectro-images/quay.io/kairos/core-ubuntu-20-lts-rke2:v1.25.2-rke2r1",
         DIGEST,
     )]))));

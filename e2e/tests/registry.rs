@@ -5,19 +5,13 @@
 //!
 //! Needs `docker-registry` and `skopeo` on PATH (`make registry-tools`).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use image_redirect_e2e::demo::{fixtures, read_json};
+use image_redirect_e2e::demo::{fixtures, policy_wasm, read_json};
 use image_redirect_e2e::oci::{Oci, fetch_policy};
 use image_redirect_e2e::{Outcome, Policy};
 use image_redirect_testbed::TestRegistry;
 use serde_json::{Value, json};
-
-fn policy_wasm() -> PathBuf {
-    std::env::var_os("POLICY_WASM")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"), PathBuf::from)
-}
 
 /// The policy, with OCI lookups answered by the registry.
 fn policy() -> Policy {
