@@ -68,6 +68,21 @@ fn ten_thousand_containers_are_all_redirected_with_twenty_warning_lines() {
     assert_eq!(r.warnings[20], "9980 more warnings not shown");
 }
 
+#[test]
+fn warnings_stay_under_4_kib_in_lines_of_256_characters() {
+    // Each redirect warning would run past 300 characters: cut to 256, fifteen
+    // fit in the budget and the other fifteen are counted.
+    let path = format!("{}app", "deep/".repeat(39));
+    let containers: Vec<Value> =
+        (0..30).map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/{path}:{i}")})).collect();
+    let settings = json!({"prefix": {"target": "edge.local/mirror"}, "annotateOriginals": false});
+    let r = review(settings, pod_request("CREATE", json!({"spec": {"containers": containers}})));
+    assert_eq!(r.warnings.len(), 16);
+    assert!(r.warnings[..15].iter().all(|w| w.chars().count() == 256 && w.starts_with("image redirected: ")));
+    assert_eq!(r.warnings[15], "15 more warnings not shown");
+    assert!(r.warnings.iter().map(String::len).sum::<usize>() < 4096);
+}
+
 fn nested_payload(depth: usize) -> String {
     let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
     format!(
