@@ -1,5 +1,5 @@
 //! Asking the destination registry about a redirected image: does it exist,
-//! and what is its digest.
+//! and what is its digest; and, when that cannot be had, why, in one line.
 //!
 //! The policy itself never does I/O: it asks through [`Mirror`], which the
 //! waPC layer answers with Kubewarden's `oci/v1/manifest_digest` host
