@@ -1,7 +1,8 @@
 # image-redirect-policy — build, demo, test.
 #
 #   make demo   build the policy and evaluate sample admission requests on the embedded waPC host
-#   make test   every test: unit tables, the native command, embedded-host e2e, the browser playground, kwctl suite if installed
+#   make test   every test: unit tables, the native command, embedded-host e2e, the browser playground,
+#               the kwctl suite against a stand-in kwctl (and against kwctl itself if installed)
 
 SHELL := /bin/bash
 WASM_TARGET := wasm32-wasip1
@@ -18,7 +19,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FLOORS := target/floor/mutate.wasm target/floor/accept.wasm
 FLOOR_BUILD := cargo build --release --target $(WASM_TARGET) --manifest-path e2e/floor/Cargo.toml --target-dir target/floor
 
-.PHONY: demo host test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests registry-tools runtime-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
+.PHONY: demo host test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests e2e-suite-tests bats-tools registry-tools runtime-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
 policy.wasm: $(SOURCES) | wasm-target
 	@echo "==> policy.wasm: the policy for $(WASM_TARGET) (release, LTO; about a minute the first time)"
@@ -36,7 +37,7 @@ host:
 	@echo "==> the embedded waPC host (wasmtime; a few minutes the first time, seconds after)"
 	$(HOST_BUILD)
 
-test: unit-tests cli-tests e2e-host-tests e2e-tests playground-tests
+test: unit-tests cli-tests e2e-host-tests e2e-suite-tests e2e-tests playground-tests
 
 unit-tests:
 	cargo test -p image-redirect-policy
@@ -60,15 +61,22 @@ e2e-host-tests: policy.wasm $(FLOORS) registry-tools host
 	@! grep -q "Compiling wasmtime v" target/e2e-tests.log || { echo "e2e-host-tests: the tests built \
 		wasmtime a second time: align the features of shared dependencies (see e2e/Cargo.toml)"; exit 1; }
 
-# A real OCI registry for the e2e tests (mirror checks, the policy as an OCI artifact):
-# Debian's docker-registry, filled with skopeo. Installed when missing and we are root (as in CI).
-registry-tools:
-	@command -v docker-registry >/dev/null && command -v skopeo >/dev/null || { \
+# Installs the Debian packages named $(1) (each also a command) when one is missing and we are root (as in CI).
+define debian-tools
+	@for tool in $(1); do command -v $$tool >/dev/null || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
 		else \
-			echo "registry-tools: install Debian's docker-registry and skopeo (apt-get install docker-registry skopeo)"; exit 1; \
-		fi; }
+			echo "$@: install Debian's $(1) (apt-get install $(1))"; exit 1; \
+		fi; \
+	fi
+endef
+
+# A real OCI registry for the e2e tests (mirror checks, the policy as an OCI artifact):
+# Debian's docker-registry, filled with skopeo.
+registry-tools:
+	$(call debian-tools,docker-registry skopeo)
 
 # A real containerd for the export's pull tests, run by the test as a plain process (no service).
 # Installed when missing and we are root; otherwise those tests say they are skipped and why.
@@ -100,13 +108,24 @@ fuzz:
 		cargo +nightly fuzz run $$target corpus/$$target seeds/$$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-# Kubewarden's usual kwctl suite, for users who have kwctl.
+# Kubewarden's usual kwctl suite, for users who have kwctl (and bats >= 1.5).
 e2e-tests: policy.wasm
 	@if command -v kwctl >/dev/null && command -v bats >/dev/null; then \
 		$(MAKE) annotated-policy.wasm && bats e2e/e2e.bats; \
 	else \
 		echo "e2e-tests: SKIPPED: kwctl and bats are not both on PATH (the embedded-host e2e tests cover the same scenarios)"; \
 	fi
+
+# The same suite where kwctl cannot be installed (CI): e2e/stand-in/kwctl answers `kwctl run` from the
+# embedded host and logs a colour-coded WARN line on stderr, as kwctl does offline, so the suite's
+# reading of stdout and stderr is exercised on every run.
+e2e-suite-tests: policy.wasm host bats-tools
+	@echo "==> the kwctl suite against e2e/stand-in/kwctl"
+	PATH="$(CURDIR)/e2e/stand-in:$$PATH" IMAGE_REDIRECT_E2E=$(abspath $(HOST)) POLICY=policy.wasm bats e2e/e2e.bats
+
+# bats (>= 1.5, for run --separate-stderr) and jq, from Debian.
+bats-tools:
+	$(call debian-tools,bats jq)
 
 annotated-policy.wasm: policy.wasm policy-metadata/metadata.yml README.md
 	@command -v kwctl >/dev/null || { echo "annotated-policy.wasm: needs kwctl on PATH"; exit 1; }

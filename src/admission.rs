@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::mirror::{Lookups, Mirror};
+use crate::mirror::{self, Lookups, Mirror};
 use crate::response::{self, Changes, Outcome, Redirect, Verdict, Warnings};
 use crate::rules::{Decision, OnMissing};
 use crate::settings::Settings;
@@ -131,12 +131,9 @@ pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Out
         match lookups.resolve(&planned.image, planned.destination) {
             Ok(pinned) => redirects.push(Redirect { image: pinned.unwrap_or(planned.image), ..planned }),
             Err(cause) if planned.destination.on_missing == OnMissing::Reject => {
-                let (from, to) = (response::shown(&planned.container.image), &planned.image);
-                return Outcome::reject(format!(
-                    "image {from} would be redirected to {to}, which is not available: {cause}"
-                ));
+                return Outcome::reject(mirror::refused(&planned.container.image, &planned.image, &cause));
             }
-            Err(cause) => warnings.add(|| missing(&planned, &cause)),
+            Err(cause) => warnings.add(|| mirror::kept(&planned.container.image, &planned.image, &cause)),
         }
     }
     let changes =
@@ -178,11 +175,6 @@ fn redirect<'p, 'a>(
         return None;
     }
     Some(Redirect { container, image, destination })
-}
-
-fn missing(redirect: &Redirect, cause: &str) -> String {
-    let shown = response::shown(&redirect.container.image);
-    format!("image left unchanged: {shown}: {} is not available: {cause}", redirect.image)
 }
 
 /// The (list, container, image) triples of the object before an update,

@@ -126,6 +126,14 @@ impl<'a> Path<'a> {
     pub fn index(&'a self, index: usize) -> Path<'a> {
         Path::Index(self, index)
     }
+
+    /// The position in a list this path ends at, if it ends at one.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            Path::Index(_, index) => Some(*index),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Path<'_> {

@@ -1,5 +1,5 @@
 //! Asking the destination registry about a redirected image: does it exist,
-//! and what is its digest.
+//! and what is its digest; and, when that cannot be had, why, in one line.
 //!
 //! The policy itself never does I/O: it asks through [`Mirror`], which the
 //! waPC layer answers with Kubewarden's `oci/v1/manifest_digest` host
@@ -7,6 +7,7 @@
 //! from a table.
 
 use crate::reference::Reference;
+use crate::response::{LINE_MAX, cut, one_line, shown, shown_at_most};
 use crate::rules::Destination;
 
 /// Whatever can resolve an image to its manifest digest.
@@ -76,5 +77,102 @@ impl<'m> Lookups<'m> {
         let answer = self.mirror.manifest_digest(image);
         self.answers.push((image.to_owned(), answer.clone()));
         answer
+    }
+}
+
+/// Longest cause kept in a message: the image and its redirect need the rest
+/// of the line.
+pub const CAUSE_MAX: usize = 80;
+/// A redirect is shown with at least this many characters, even if the line
+/// then needs cutting.
+const IMAGE_IN_MESSAGE_MIN: usize = 40;
+
+/// Wrappers hosts put around a failed lookup, outermost first: the SDK's, then
+/// waPC's, then policy-evaluator's (what policy-server and kwctl run).
+const WRAPPERS: [&str; 4] = [
+    "error invoking host capability oci.manifest_digest: ",
+    "Host error: ",
+    "Callback evaluation failure: ",
+    "Fail to interact with OCI registry: ",
+];
+
+/// Why a lookup failed, in the registry's words, on one line of at most
+/// [`CAUSE_MAX`] characters.
+///
+/// A host hands the policy its whole error chain: policy-evaluator's reads
+/// `…Fail to interact with OCI registry: Registry error: url …, envelope: OCI
+/// API errors: [OCI API error: manifest unknown]`, then a `Caused by:` block
+/// repeating it, then a backtrace when `RUST_BACKTRACE` is set. The API server
+/// cuts a warning at 256 characters, so the user would read only wrappers:
+/// what the registry said is kept (`manifest unknown`), or else the innermost
+/// cause (`connection refused`), without wrappers, URLs or OS error numbers.
+pub fn cause(error: &str) -> String {
+    let error = error.split("\nStack backtrace:").next().unwrap_or(error);
+    // Each envelope entry once (`Caused by:` repeats them), while they fit.
+    let (mut said, mut length): (Vec<&str>, usize) = (Vec::new(), 0);
+    for entry in error.split("OCI API error: ").skip(1) {
+        let words = entry.split(['\n', ']']).next().unwrap_or(entry);
+        if length > CAUSE_MAX {
+            break;
+        }
+        if !said.contains(&words) {
+            said.push(words);
+            length += words.len() + 2;
+        }
+    }
+    let words = if said.is_empty() { plain(innermost(error)) } else { said.join("; ") };
+    cut(&one_line(&words), CAUSE_MAX)
+}
+
+/// The warning for an image kept because its redirect is not available.
+pub fn kept(image: &str, redirect: &str, error: &str) -> String {
+    let cause = cause(error);
+    fitted(image, redirect, |image, redirect| {
+        format!("image left unchanged: {image}: {redirect} is not available: {cause}")
+    })
+}
+
+/// The rejection when an image's redirect is not available and `onMissing` is `reject`.
+pub fn refused(image: &str, redirect: &str, error: &str) -> String {
+    let cause = cause(error);
+    fitted(image, redirect, |image, redirect| {
+        format!("image {image} would be redirected to {redirect}, which is not available: {cause}")
+    })
+}
+
+/// `message` with both images, in at most [`LINE_MAX`] characters: the
+/// redirect is cut to what the rest of the line leaves.
+fn fitted(image: &str, redirect: &str, message: impl Fn(&str, &str) -> String) -> String {
+    let image = shown(image);
+    // A cut image comes with quotes and an ellipsis.
+    let room = LINE_MAX.saturating_sub(message(&image, "").chars().count() + 3).max(IMAGE_IN_MESSAGE_MIN);
+    cut(&message(&image, &shown_at_most(redirect, room)), LINE_MAX)
+}
+
+/// The last entry of an anyhow `Caused by:` block, or the first line.
+fn innermost(error: &str) -> &str {
+    let (head, causes) = error.split_once("\nCaused by:").unwrap_or((error, ""));
+    let last = causes.lines().map(str::trim).rfind(|line| !line.is_empty());
+    let last = last.map(|line| {
+        line.split_once(": ").filter(|(n, _)| n.bytes().all(|b| b.is_ascii_digit())).map_or(line, |(_, rest)| rest)
+    });
+    last.unwrap_or_else(|| head.lines().next().unwrap_or(head))
+}
+
+/// `cause` without the hosts' wrappers, the URL it was about, or an OS error number.
+fn plain(cause: &str) -> String {
+    let cause = WRAPPERS.iter().fold(cause, |cause, wrapper| cause.strip_prefix(wrapper).unwrap_or(cause));
+    let cause = cause.split(": url ").next().unwrap_or(cause);
+    let cause = match cause.rfind(" (os error ") {
+        Some(cut) if cause.ends_with(')') => &cause[..cut],
+        _ => cause,
+    };
+    // `Connection refused` reads as `connection refused` mid-sentence; `HTTP…` stays.
+    let mut chars = cause.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_ascii_uppercase() && second.is_ascii_lowercase() => {
+            format!("{}{}", first.to_ascii_lowercase(), &cause[1..])
+        }
+        _ => cause.to_owned(),
     }
 }

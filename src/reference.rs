@@ -17,6 +17,8 @@
 //! when it contains `.` or `:`, is `localhost`, or has an upper-case letter;
 //! everything else lives on Docker Hub (`docker.io`), and a one-component
 //! Docker Hub path lives under `library/`. `index.docker.io` is Docker Hub.
+//! A whole reference of 64 lower-case hex characters is refused, as upstream
+//! refuses it: it reads as an image ID, not a name.
 //!
 //! This module knows nothing of Kubernetes or of the policy's settings.
 
@@ -49,6 +51,9 @@ pub enum ReferenceError {
     Digest,
     DigestAlgorithm,
     NameTooLong,
+    /// 64 lower-case hex characters alone: an image ID, which the runtimes
+    /// refuse as a name (distribution's `ParseNormalizedNamed`).
+    ImageId,
     /// Only in registry paths, which name a place rather than an image.
     TagNotAllowed,
     DigestNotAllowed,
@@ -70,6 +75,7 @@ impl fmt::Display for ReferenceError {
             Self::Digest => "the digest is malformed",
             Self::DigestAlgorithm => "the digest algorithm is not sha256, sha384 or sha512",
             Self::NameTooLong => "the repository name is longer than 255 characters",
+            Self::ImageId => "a 64-character hexadecimal string is an image ID, not a name",
             Self::TagNotAllowed => "a tag is not allowed",
             Self::DigestNotAllowed => "a digest is not allowed",
         })
@@ -96,6 +102,9 @@ impl<'a> Reference<'a> {
     pub fn parse(text: &'a str) -> Result<Self, ReferenceError> {
         if text.is_empty() {
             return Err(ReferenceError::Empty);
+        }
+        if is_image_id(text) {
+            return Err(ReferenceError::ImageId);
         }
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => (rest, Some(check_digest(digest)?)),
@@ -284,6 +293,11 @@ fn split_registry(name: &str) -> (&str, &str) {
         Some((first, rest)) if reads_as_registry(first) || has_upper(first) => (first, rest),
         _ => ("", name),
     }
+}
+
+/// The whole string only: `<hex>:tag` and `library/<hex>` are names.
+fn is_image_id(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn reads_as_registry(first: &str) -> bool {

@@ -12,6 +12,11 @@ use crate::workload::{Container, ORIGINALS_ANNOTATION, Pod};
 
 /// At most this many warning lines reach the user, then one line counting the rest.
 pub const WARNINGS_MAX: usize = 20;
+/// The API server cuts each admission warning past this many characters…
+pub const LINE_MAX: usize = 256;
+/// …and drops warnings past 4 KiB in all: the lines shown stay within this
+/// many bytes, leaving room for the line that counts the rest.
+const WARNINGS_BYTES_MAX: usize = 4000;
 /// Images longer than this are cut in warnings: a warning is read by a person.
 const IMAGE_IN_WARNING_MAX: usize = 100;
 
@@ -29,18 +34,28 @@ pub struct Outcome {
     pub warnings: Warnings,
 }
 
-/// Warning lines for the user: the first [`WARNINGS_MAX`] in full, the rest
-/// only counted (a Pod with a thousand redirects formats twenty lines).
+/// Warning lines for the user: the first [`WARNINGS_MAX`] (while they fit in
+/// [`WARNINGS_BYTES_MAX`]), each one line of at most [`LINE_MAX`] characters;
+/// the rest only counted (a Pod with a thousand redirects formats twenty lines).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Warnings {
     shown: Vec<String>,
+    bytes: usize,
     hidden: usize,
 }
 
 impl Warnings {
     pub fn add(&mut self, line: impl FnOnce() -> String) {
-        match self.shown.len() < WARNINGS_MAX {
-            true => self.shown.push(line()),
+        if self.shown.len() == WARNINGS_MAX || self.hidden > 0 {
+            self.hidden += 1;
+            return;
+        }
+        let line = cut(&one_line(&line()), LINE_MAX);
+        match self.bytes + line.len() <= WARNINGS_BYTES_MAX {
+            true => {
+                self.bytes += line.len();
+                self.shown.push(line);
+            }
             false => self.hidden += 1,
         }
     }
@@ -98,10 +113,35 @@ impl Outcome {
 /// An image as it may appear in a warning: quoted when it is not a
 /// reference, cut when it is long.
 pub fn shown(image: &str) -> String {
-    match image.char_indices().nth(IMAGE_IN_WARNING_MAX) {
+    shown_at_most(image, IMAGE_IN_WARNING_MAX)
+}
+
+/// [`shown`], cut past `max` characters.
+pub fn shown_at_most(image: &str, max: usize) -> String {
+    match image.char_indices().nth(max) {
         Some((cut, _)) => format!("{:?}…", &image[..cut]),
         None if image.bytes().all(|b| b.is_ascii_graphic()) => image.to_owned(),
         None => format!("{image:?}"),
+    }
+}
+
+/// `text` on one line: line breaks, tabs and other control characters become
+/// spaces, and runs of spaces one.
+pub fn one_line(text: &str) -> String {
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars().map(|c| if c.is_control() { ' ' } else { c }) {
+        if !(c == ' ' && line.ends_with(' ')) {
+            line.push(c);
+        }
+    }
+    line.trim_end().to_owned()
+}
+
+/// `text` cut to at most `max` characters, the last one an ellipsis.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((end, _)) if text[end..].chars().nth(1).is_some() => format!("{}…", &text[..end]),
+        _ => text.to_owned(),
     }
 }
 

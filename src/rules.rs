@@ -61,6 +61,16 @@ pub struct DuplicateSource {
     pub second: usize,
 }
 
+impl DuplicateSource {
+    /// Each source written again, against the one before it with that source,
+    /// among `(position, source)` pairs; sorts `sources` by source, then position.
+    pub fn find(sources: &mut [(usize, &str)]) -> Vec<DuplicateSource> {
+        sources.sort_by(|(a, source_a), (b, source_b)| source_a.cmp(source_b).then(a.cmp(b)));
+        let pairs = sources.windows(2).filter(|pair| pair[0].1 == pair[1].1);
+        pairs.map(|pair| DuplicateSource { first: pair[0].0, second: pair[1].0 }).collect()
+    }
+}
+
 /// Rules ready to apply. Built only by [`Rules::new`], which rejects duplicate
 /// sources, so a lookup never has to choose between two equal mappings.
 #[derive(Debug, Clone, Default)]
@@ -131,17 +141,12 @@ impl Rules {
     ) -> Result<Self, Vec<DuplicateSource>> {
         // Duplicates are found on a permutation, so they can be reported with
         // the positions the operator wrote; then the mappings take that order.
-        let source = |i: usize| mappings[i].source.as_str();
-        let mut order: Vec<usize> = (0..mappings.len()).collect();
-        order.sort_by(|&a, &b| source(a).cmp(source(b)).then(a.cmp(&b)));
-        let duplicates: Vec<DuplicateSource> = order
-            .windows(2)
-            .filter(|pair| source(pair[0]) == source(pair[1]))
-            .map(|pair| DuplicateSource { first: pair[0], second: pair[1] })
-            .collect();
+        let mut sources: Vec<(usize, &str)> = mappings.iter().map(|m| m.source.as_str()).enumerate().collect();
+        let duplicates = DuplicateSource::find(&mut sources);
         if !duplicates.is_empty() {
             return Err(duplicates);
         }
+        let order: Vec<usize> = sources.into_iter().map(|(position, _)| position).collect();
         // Moved along the permutation rather than sorted a second time.
         let mut slots: Vec<Option<Mapping>> = mappings.into_iter().map(Some).collect();
         let mappings: Vec<Mapping> = order.iter().filter_map(|&i| slots[i].take()).collect();

@@ -35,7 +35,7 @@ use serde_json::value::RawValue;
 use crate::glob::Glob;
 use crate::json::{self, Path, Type};
 use crate::reference::RegistryPath;
-use crate::rules::{Destination, Mapping, OnMissing, Rules};
+use crate::rules::{Destination, DuplicateSource, Mapping, OnMissing, Rules};
 
 /// Valid settings, ready to apply.
 #[derive(Debug, Clone)]
@@ -133,9 +133,7 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     let prefix = present(written_prefix).and_then(|raw| read_prefix(raw, &prefix_path, errors));
     let under_prefix = present(written_prefix).is_some();
     let mappings_path = root.key("mappings");
-    let mappings = list_of_objects(mappings, &mappings_path, MAPPING_KEYS, errors, |members, path, errors| {
-        read_mapping(members, path, under_prefix, errors)
-    });
+    let (mappings, mappings_failed) = read_mappings(mappings, &mappings_path, under_prefix, errors);
     let (exclude_namespaces, exclude_images) = match present(exclude) {
         Some(raw) => read_exclude(raw, &root.key("exclude"), errors),
         None => (Vec::new(), Vec::new()),
@@ -143,9 +141,8 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     let rules = match Rules::new(mappings, prefix, exclude_images) {
         Ok(rules) => rules,
         Err(duplicates) => {
-            for d in duplicates {
-                let message = format!("duplicates the source of mappings[{}]", d.first);
-                errors.add(&mappings_path.index(d.second).key("source"), message);
+            if !mappings_failed {
+                report_duplicates(&duplicates, &mappings_path, errors);
             }
             return None;
         }
@@ -156,12 +153,36 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     Some(Settings { enabled, annotate_originals, rules, exclude_namespaces })
 }
 
+/// The mappings that read completely, and whether any item failed. When one
+/// did, positions among the complete ones are no longer those the operator
+/// wrote, so duplicates are looked for here, among every source that parsed.
+fn read_mappings(raw: Option<&RawValue>, path: &Path, under_prefix: bool, errors: &mut Errors) -> (Vec<Mapping>, bool) {
+    let before = errors.0.len();
+    let read = list_of_objects(raw, path, MAPPING_KEYS, errors, |members, path, errors| {
+        Some((path.position()?, read_mapping(members, path, under_prefix, errors)))
+    });
+    let failed = errors.0.len() > before;
+    if failed {
+        let sources = read.iter().filter_map(|(at, (source, _))| Some((*at, source.as_ref()?.as_str())));
+        report_duplicates(&DuplicateSource::find(&mut sources.collect::<Vec<_>>()), path, errors);
+    }
+    let complete = read.into_iter().filter_map(|(_, (source, to))| Some(Mapping { source: source?, to: to? }));
+    (complete.collect(), failed)
+}
+
+fn report_duplicates(duplicates: &[DuplicateSource], path: &Path, errors: &mut Errors) {
+    for d in duplicates {
+        errors.add(&path.index(d.second).key("source"), format!("duplicates the source of {}", path.index(d.first)));
+    }
+}
+
+/// One mapping's source and destination, each when it is valid.
 fn read_mapping(
     members: [Option<&RawValue>; 6],
     path: &Path,
     under_prefix: bool,
     errors: &mut Errors,
-) -> Option<Mapping> {
+) -> (Option<RegistryPath>, Option<Destination>) {
     let [source, target, pull_secret, verify, on_missing, pin_digest] = members;
     let source = registry_path(source, &path.key("source"), errors);
     let to = read_destination(path, [target, pull_secret, verify, on_missing, pin_digest], errors);
@@ -171,7 +192,7 @@ fn read_mapping(
         let message = format!("{:?} has a port, which cannot become a path segment under prefix", to.target.as_str());
         errors.add(&path.key("target"), message);
     }
-    Some(Mapping { source: source?, to: to? })
+    (source, to)
 }
 
 fn read_prefix(raw: &RawValue, path: &Path, errors: &mut Errors) -> Option<Destination> {

@@ -18,6 +18,9 @@ use common::{SHA256, pod_request, review, review_bytes, review_with};
 use image_redirect_policy::mirror::{LOOKUPS_MAX, Mirror, NoMirror};
 use serde_json::{Value, json};
 
+/// A bare image ID: the runtimes refuse it as a name, so it must not be redirected into one.
+const IMAGE_ID: &str = "4f1ab9e9e7aa5f7d3ae1b54f6a43bd0b4a3e8f51d9b3e4d57e4c9a7b2d1e0f36";
+
 fn hub() -> Value {
     json!({"mappings": [{"source": "docker.io", "target": "harbor.local/hub"}], "annotateOriginals": false})
 }
@@ -41,6 +44,7 @@ fn images_that_are_not_references_stay_with_a_warning() {
         ("newline",     "nginx\n",       "image left unchanged: \"nginx\\n\": not a valid image reference: the repository path has an invalid character or separator".into()),
         ("nul",         "nginx\u{0}:1",  "image left unchanged: \"nginx\\0:1\": not a valid image reference: the repository path has an invalid character or separator".into()),
         ("tab_in_tag",  "nginx:1\t",     "image left unchanged: \"nginx:1\\t\": not a valid image reference: the tag has an invalid character".into()),
+        ("image_id",    IMAGE_ID,        format!("image left unchanged: {IMAGE_ID}: not a valid image reference: a 64-character hexadecimal string is an image ID, not a name")),
     ];
     for (name, image, warning) in cases {
         let r = review(hub(), one_image(image));
@@ -62,6 +66,21 @@ fn ten_thousand_containers_are_all_redirected_with_twenty_warning_lines() {
     );
     assert_eq!(r.warnings.len(), 21);
     assert_eq!(r.warnings[20], "9980 more warnings not shown");
+}
+
+#[test]
+fn warnings_stay_under_4_kib_in_lines_of_256_characters() {
+    // Each redirect warning would run past 300 characters: cut to 256, fifteen
+    // fit in the budget and the other fifteen are counted.
+    let path = format!("{}app", "deep/".repeat(39));
+    let containers: Vec<Value> =
+        (0..30).map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/{path}:{i}")})).collect();
+    let settings = json!({"prefix": {"target": "edge.local/mirror"}, "annotateOriginals": false});
+    let r = review(settings, pod_request("CREATE", json!({"spec": {"containers": containers}})));
+    assert_eq!(r.warnings.len(), 16);
+    assert!(r.warnings[..15].iter().all(|w| w.chars().count() == 256 && w.starts_with("image redirected: ")));
+    assert_eq!(r.warnings[15], "15 more warnings not shown");
+    assert!(r.warnings.iter().map(String::len).sum::<usize>() < 4096);
 }
 
 fn nested_payload(depth: usize) -> String {

@@ -6,7 +6,7 @@ mod common;
 use std::cell::RefCell;
 
 use common::{SHA256, pod_request, review_with};
-use image_redirect_policy::mirror::Mirror;
+use image_redirect_policy::mirror::{self, Mirror};
 use serde_json::{Value, json};
 
 const MIRROR_DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -28,8 +28,108 @@ impl Mirror for Table {
         self.asked.borrow_mut().push(image.to_owned());
         match self.present.contains(&image) {
             true => Ok(MIRROR_DIGEST.to_owned()),
-            false => Err(format!("manifest unknown: {image}")),
+            false => Err(manifest_unknown(image)),
         }
+    }
+}
+
+/// What the policy reads when policy-server (policy-evaluator, through the
+/// SDK and waPC) finds no manifest: the whole chain, on several lines.
+fn manifest_unknown(image: &str) -> String {
+    let (repository, tag) = image.split_once(':').unwrap_or((image, "latest"));
+    let (registry, path) = repository.split_once('/').unwrap();
+    let url = format!("http://{registry}/v2/{path}/manifests/{tag}");
+    let registry_error =
+        format!("Registry error: url {url}, envelope: OCI API errors: [OCI API error: manifest unknown]");
+    format!("{HOST_CALL}{EVALUATOR}{registry_error}\n\nCaused by:\n    {registry_error}")
+}
+
+/// The SDK's and waPC's wrappers around a failed host call…
+const HOST_CALL: &str = "error invoking host capability oci.manifest_digest: Host error: ";
+/// …and policy-evaluator's around a failed OCI lookup.
+const EVALUATOR: &str = "Callback evaluation failure: Fail to interact with OCI registry: ";
+const URL: &str = "http://127.0.0.1:5577/v2/dockerhub/library/nginx/manifests/1.27";
+/// What anyhow appends when the host runs with `RUST_BACKTRACE=1`.
+const BACKTRACE: &str = "\n\nStack backtrace:\n   0: anyhow::error::<impl anyhow::Error>::msg\n             at /cargo/registry/src/index.crates.io-6f17d22bba15001f/anyhow-1.0.86/src/error.rs:83:36\n   1: policy_evaluator::callback_handler::oci::get_manifest_digest::{{closure}}\n             at ./crates/policy-evaluator/src/callback_handler/oci.rs:42:21\n   2: tokio::runtime::task::harness::Harness<T,S>::poll\n";
+
+/// policy-evaluator's answer when oci-client fails with `error` (its Display)
+/// and `causes` (its sources, outermost first), as anyhow prints it.
+fn evaluator_error(error: &str, causes: &[&str]) -> String {
+    let causes: Vec<String> = match causes {
+        [] => vec![format!("    {error}")],
+        many => std::iter::once(error)
+            .chain(many.iter().copied())
+            .enumerate()
+            .map(|(i, c)| format!("    {i}: {c}"))
+            .collect(),
+    };
+    format!("{HOST_CALL}{EVALUATOR}{error}\n\nCaused by:\n{}", causes.join("\n"))
+}
+
+#[test]
+fn host_errors_come_down_to_the_registrys_words() {
+    let missing = format!("Registry error: url {URL}, envelope: OCI API errors: [OCI API error: manifest unknown]");
+    let auth = format!("Registry error: url {URL}, envelope: OCI API errors: [OCI API error: authentication required]");
+    let two = format!(
+        "Registry error: url {URL}, envelope: OCI API errors: [OCI API error: unauthorized\nOCI API error: access denied]"
+    );
+    let sending = format!("error sending request for url ({URL})");
+    let connect = [
+        "client error (Connect)",
+        "tcp connect error: Connection refused (os error 111)",
+        "Connection refused (os error 111)",
+    ];
+    let dns = [
+        "client error (Connect)",
+        "dns error: failed to lookup address information: Name or service not known",
+        "failed to lookup address information: Name or service not known",
+    ];
+    let (huge, cut) = (format!("{HOST_CALL}{}", "x".repeat(64 * 1024)), format!("{}…", "x".repeat(79)));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("manifest_unknown",            evaluator_error(&missing, &[]),                      "manifest unknown"),
+        ("manifest_unknown_backtrace",  evaluator_error(&missing, &[]) + BACKTRACE,          "manifest unknown"),
+        ("authentication_required",     evaluator_error(&auth, &[]),                         "authentication required"),
+        ("several_registry_errors",     evaluator_error(&two, &[]),                          "unauthorized; access denied"),
+        ("not_authorized",              evaluator_error(&format!("Not authorized: url {URL}"), &[]), "not authorized"),
+        ("connection_refused",          evaluator_error(&sending, &connect),                 "connection refused"),
+        ("refused_with_backtrace",      evaluator_error(&sending, &connect) + BACKTRACE,     "connection refused"),
+        ("timed_out",                   evaluator_error(&sending, &["operation timed out"]), "operation timed out"),
+        ("unknown_host",                evaluator_error(&sending, &dns),                     "failed to lookup address information: Name or service not known"),
+        ("one_line_wrappers_only",      format!("{HOST_CALL}{EVALUATOR}Registry did not return a digest header"), "registry did not return a digest header"),
+        ("the_policys_own_words",       "not checked: the request names more than 100 images to look up".into(),
+                                                                                             "not checked: the request names more than 100 images to look up"),
+        ("a_huge_answer_is_cut",        huge,                                                &cut),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, error, expected)| {
+            let cause = mirror::cause(error);
+            (cause != *expected).then(|| format!("{name}: gave {cause:?}, expected {expected:?}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn mirror_messages_are_one_line_of_at_most_256_characters() {
+    let long_redirect = format!("harbor.local/hub/{}:v1", "team/".repeat(40));
+    let error = evaluator_error(
+        &format!("Registry error: url {URL}, envelope: OCI API errors: [OCI API error: manifest unknown]"),
+        &[],
+    ) + BACKTRACE;
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, String)> = vec![
+        ("kept",              mirror::kept("nginx:1.27", "harbor.local/hub/library/nginx:1.27", &error),
+            "image left unchanged: nginx:1.27: harbor.local/hub/library/nginx:1.27 is not available: manifest unknown".into()),
+        ("refused",           mirror::refused("nginx:1.27", "harbor.local/hub/library/nginx:1.27", &error),
+            "image nginx:1.27 would be redirected to harbor.local/hub/library/nginx:1.27, which is not available: manifest unknown".into()),
+        ("long_redirect_cut", mirror::kept("app:v1", &long_redirect, &error),
+            format!("image left unchanged: app:v1: {:?}… is not available: manifest unknown", &long_redirect[..188])),
+    ];
+    for (name, message, expected) in cases {
+        assert_eq!(message, expected, "{name}");
+        assert!(message.chars().count() <= 256 && !message.contains('\n'), "{name}: {message}");
     }
 }
 
@@ -67,9 +167,7 @@ fn missing_images_are_kept_with_the_cause() {
     assert!(r.accepted && r.mutated.is_none());
     assert_eq!(
         r.warnings,
-        [
-            "image left unchanged: nginx:1.27: harbor.local/hub/library/nginx:1.27 is not available: manifest unknown: harbor.local/hub/library/nginx:1.27"
-        ]
+        ["image left unchanged: nginx:1.27: harbor.local/hub/library/nginx:1.27 is not available: manifest unknown"]
     );
 }
 
@@ -82,7 +180,7 @@ fn missing_images_reject_when_asked_to() {
         (
             false,
             Some(
-                "image nginx:1.27 would be redirected to harbor.local/hub/library/nginx:1.27, which is not available: manifest unknown: harbor.local/hub/library/nginx:1.27"
+                "image nginx:1.27 would be redirected to harbor.local/hub/library/nginx:1.27, which is not available: manifest unknown"
             )
         )
     );

@@ -3,6 +3,8 @@
 use image_redirect_policy::reference::{Reference, ReferenceError as E, RegistryPath};
 
 const SHA256: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// 64 lower-case hex characters: what `docker images --no-trunc` shows as an ID.
+const IMAGE_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 #[test]
 fn normalises_like_the_container_runtimes() {
@@ -11,6 +13,8 @@ fn normalises_like_the_container_runtimes() {
     let everything = format!("localhost:5000/a/b:v1@{SHA256}");
     let sha512 = format!("app@sha512:{}", "a".repeat(128));
     let long_tag = format!("app:{}", "t".repeat(128));
+    let (hex_tag, hex_library) = (format!("{IMAGE_ID}:v1"), format!("library/{IMAGE_ID}"));
+    let hex_docker_io = format!("docker.io/library/{IMAGE_ID}");
     #[rustfmt::skip]
     let cases: Vec<(&str, &str, String)> = vec![
         ("short_name",               "nginx",                              "docker.io/library/nginx".into()),
@@ -43,6 +47,9 @@ fn normalises_like_the_container_runtimes() {
         ("tag_of_128",               &long_tag,                            format!("docker.io/library/{long_tag}")),
         ("path_separators",          "a__b/c-d/e---f/g.h_i:t",             "docker.io/a__b/c-d/e---f/g.h_i:t".into()),
         ("numeric_components",       "0/1:2",                              "docker.io/0/1:2".into()),
+        ("image_id_with_tag_is_a_name", &hex_tag,                          format!("docker.io/library/{hex_tag}")),
+        ("image_id_under_library",   &hex_library,                         format!("docker.io/{hex_library}")),
+        ("image_id_under_docker_io", &hex_docker_io,                       hex_docker_io.clone()),
     ];
     let failures: Vec<String> = cases
         .iter()
@@ -95,6 +102,7 @@ fn rejects_what_the_runtimes_reject() {
         ("ipv6_unclosed",         "[::1/a",              E::Registry),
         ("ipv6_not_hex",          "[::g]:5000/a",        E::Registry),
         ("only_port",             ":5000/a",             E::Registry),
+        ("bare_image_id",         IMAGE_ID,              E::ImageId),
     ];
     let failures: Vec<String> = cases
         .iter()

@@ -80,9 +80,25 @@ impl Oci {
 }
 
 impl Registry for Oci {
+    /// Fails as policy-evaluator (under policy-server and kwctl) fails: its
+    /// wrapper around oci-client's error, then anyhow's `Caused by:` chain.
     fn manifest_digest(&self, image: &str) -> Result<String, String> {
-        self.digest(image).map_err(|e| format!("{e:#}"))
+        let reference: Reference = image.parse().map_err(|e| format!("{e}"))?;
+        let lookup = self.client.fetch_manifest_digest(&reference, &RegistryAuth::Anonymous);
+        self.runtime.block_on(lookup).map_err(|e| as_policy_evaluator_says(&e))
     }
+}
+
+fn as_policy_evaluator_says(error: &dyn std::error::Error) -> String {
+    let chain: Vec<String> = std::iter::successors(Some(error), |e| e.source()).map(|e| e.to_string()).collect();
+    let causes: Vec<String> = match chain.as_slice() {
+        [only] => vec![format!("    {only}")],
+        many => many.iter().enumerate().map(|(i, cause)| format!("    {i}: {cause}")).collect(),
+    };
+    format!(
+        "Callback evaluation failure: Fail to interact with OCI registry: {error}\n\nCaused by:\n{}",
+        causes.join("\n")
+    )
 }
 
 /// The bytes of a policy: a file path, or `registry://HOST/REPO:TAG` (or `@sha256:…`).
