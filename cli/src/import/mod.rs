@@ -27,11 +27,6 @@ use render::{Metadata, header, secrets, yaml};
 /// The policy's metadata: its rules, and where this version is published.
 pub const METADATA: &str = include_str!("../../../policy-metadata/metadata.yml");
 
-/// Pull secrets are named after their registry, so that importing the same
-/// user-data again names them the same: `image-redirect-` then the domain
-/// with every character a Secret name cannot hold as `-`.
-pub const SECRET_PREFIX: &str = "image-redirect-";
-
 /// What the command line adds to the user-data.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
@@ -104,7 +99,9 @@ pub fn default_module() -> Result<String, Vec<String>> {
     Metadata::read().map(|metadata| metadata.module())
 }
 
-/// The pull secret for the registry at `domain`.
+/// The pull secret for the registry at `domain`: named after it, so that
+/// importing the same user-data again names it the same, `image-redirect-`
+/// then the domain with every character a Secret name cannot hold as `-`.
 pub fn secret_name(domain: &str) -> String {
     let name: String = domain
         .chars()
@@ -115,5 +112,5 @@ pub fn secret_name(domain: &str) -> String {
         .collect();
     // Each dot-separated part of a Secret name starts and ends with a letter or digit.
     let parts: Vec<&str> = name.split('.').map(|part| part.trim_matches('-')).collect();
-    format!("{SECRET_PREFIX}{}", parts.join("."))
+    format!("image-redirect-{}", parts.join("."))
 }
