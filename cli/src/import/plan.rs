@@ -40,7 +40,7 @@ pub(super) struct PullSecret {
     pub(super) credentials: Credentials,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub(super) struct SettingsDoc {
     enabled: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -49,7 +49,7 @@ pub(super) struct SettingsDoc {
     prefix: Option<DestinationDoc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct MappingDoc {
     source: String,
@@ -58,7 +58,7 @@ struct MappingDoc {
     pull_secret: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DestinationDoc {
     target: String,

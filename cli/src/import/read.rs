@@ -32,7 +32,6 @@ impl Report {
 
 /// A value of the user-data with its path. Values are described by kind
 /// only in errors: a misplaced password must not end up on a terminal.
-#[derive(Clone)]
 struct Node<'v> {
     value: &'v Value,
     path: String,
