@@ -46,6 +46,11 @@ impl<'v> Node<'v> {
         Some(Node { value, path })
     }
 
+    /// The member `key`, which must be a map (a block of fields).
+    fn block(&self, key: &str, report: &mut Report) -> Option<Node<'v>> {
+        self.member(key)?.map(report)
+    }
+
     fn map(self, report: &mut Report) -> Option<Self> {
         self.value.is_mapping().then_some(()).or_else(|| self.expected("a map", report))?;
         Some(self)
@@ -148,19 +153,19 @@ pub(super) fn read(document: &Value, primary: Option<&str>, report: &mut Report)
     let stylus = match document {
         // An empty file: no registry fields.
         Value::Null => None,
-        Value::Mapping(_) => root.member("stylus").and_then(|stylus| stylus.map(report)),
+        Value::Mapping(_) => root.block("stylus", report),
         other => {
             report.error("user-data", format!("expected a map, found {}", kind(other)));
             None
         }
     };
-    let member = |key: &str, report: &mut Report| stylus.as_ref()?.member(key)?.map(report);
+    let block = |key: &str, report: &mut Report| stylus.as_ref()?.block(key, report);
     let enabled = read_enabled(stylus.as_ref(), report);
-    let single = member("registryCredentials", report).and_then(|node| {
+    let single = block("registryCredentials", report).and_then(|node| {
         node.only(&CREDENTIALS_KEYS, report);
         read_registry(&node, report)
     });
-    let (registries, rules) = match member("externalRegistries", report) {
+    let (registries, rules) = match block("externalRegistries", report) {
         Some(external) => read_external(&external, report),
         None => (Vec::new(), Vec::new()),
     };
@@ -173,7 +178,7 @@ fn read_enabled(stylus: Option<&Node>, report: &mut Report) -> Option<(bool, Str
     let mut found: Vec<(bool, String)> = Vec::new();
     // As most of Palette's pages spell it, then as some others do.
     for parent in ["imageRedirectWebhook", "webhook"] {
-        let Some(node) = stylus.and_then(|s| s.member(parent)).and_then(|node| node.map(report)) else { continue };
+        let Some(node) = stylus.and_then(|stylus| stylus.block(parent, report)) else { continue };
         node.only(&["enable"], report);
         if let Some(enable) = node.member("enable") {
             found.extend(enable.boolean(report).map(|value| (value, enable.path.clone())));
