@@ -228,7 +228,7 @@ fn read_exclude(raw: &RawValue, path: &Path, errors: &mut Errors) -> (Vec<String
     };
     let mut namespaces = list(namespaces, &path.key("namespaces"), errors, |raw, path, errors| {
         let name = string(raw, path, errors)?;
-        checked(path, &name, dns_label(&name), "is not a valid namespace name", errors).map(|()| name.into_owned())
+        checked(path, &name, namespace_name(&name), "is not a valid namespace name", errors).map(|()| name.into_owned())
     });
     namespaces.sort();
     let images = list(images, &path.key("images"), errors, |raw, path, errors| {
@@ -381,8 +381,9 @@ fn describe(raw: &RawValue) -> String {
     }
 }
 
-/// A Kubernetes object name of the DNS-1123 label kind (namespaces).
-fn dns_label(name: &str) -> Result<(), &'static str> {
+/// Why `name` cannot name a namespace (a DNS-1123 label), if it cannot: the
+/// check of `exclude.namespaces`, for tools that take a namespace elsewhere.
+pub fn namespace_name(name: &str) -> Result<(), &'static str> {
     if name.len() > 63 {
         return Err("longer than 63 characters");
     }
