@@ -33,13 +33,16 @@ fn yaml(text: &str) -> Value {
 
 const RULES: &str = "stylus.externalRegistries.registryMappingRules";
 
-/// Name, user-data, `--primary-registry`, the lines expected.
-type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a [&'a str]);
+/// Name, user-data, the command-line options, the lines expected.
+type Case<'a> = (&'a str, &'a str, Options<'a>, &'a [&'a str]);
+
+/// `--primary-registry` as in Palette's Harbor Edge-Native Config pack.
+const HUB: Options = Options { primary_registry: Some("10.10.100.45:30003"), ..OPTIONS };
 
 /// The cases whose lines, as `lines` reads them from the outcome, are not those expected.
 fn mismatches(cases: &[Case], lines: impl Fn(Result<Import, Vec<String>>) -> Option<Vec<String>>) -> Vec<String> {
-    let mismatch = |&(name, user_data, primary, expected): &Case| {
-        let outcome = import(user_data, primary);
+    let mismatch = |&(name, user_data, options, expected): &Case| {
+        let outcome = import::palette(user_data, &options);
         let shown = format!("{name}: {outcome:#?}");
         (lines(outcome).is_none_or(|lines| lines != expected)).then_some(shown)
     };
@@ -48,42 +51,41 @@ fn mismatches(cases: &[Case], lines: impl Fn(Result<Import, Vec<String>>) -> Opt
 
 #[test]
 fn user_data_the_policy_would_refuse_is_an_error_naming_its_path() {
-    let hub = Some("10.10.100.45:30003");
     #[rustfmt::skip]
     let cases: [Case; 22] = [
-        ("not_yaml", "stylus: [", None, &["not YAML: did not find expected node content at line 2 column 1, while parsing a flow node"]),
-        ("stylus_not_a_map", "stylus: [1]", None, &["stylus: expected a map, found a list"]),
-        ("user_data_not_a_map", "[stylus]", None, &["user-data: expected a map, found a list"]),
-        ("empty_user_data", "", None, &["stylus: nothing to redirect: set mappings or prefix (or enabled: false)"]),
-        ("nothing_to_redirect", "install: {poweroff: true}", None, &["stylus: nothing to redirect: set mappings or prefix (or enabled: false)"]),
-        ("switch_not_a_boolean", "stylus: {imageRedirectWebhook: {enable: \"no\"}, registryCredentials: {domain: a.io}}", None,
+        ("not_yaml", "stylus: [", OPTIONS, &["not YAML: did not find expected node content at line 2 column 1, while parsing a flow node"]),
+        ("stylus_not_a_map", "stylus: [1]", OPTIONS, &["stylus: expected a map, found a list"]),
+        ("user_data_not_a_map", "[stylus]", OPTIONS, &["user-data: expected a map, found a list"]),
+        ("empty_user_data", "", OPTIONS, &["stylus: nothing to redirect: set mappings or prefix (or enabled: false)"]),
+        ("nothing_to_redirect", "install: {poweroff: true}", OPTIONS, &["stylus: nothing to redirect: set mappings or prefix (or enabled: false)"]),
+        ("switch_not_a_boolean", "stylus: {imageRedirectWebhook: {enable: \"no\"}, registryCredentials: {domain: a.io}}", OPTIONS,
             &["stylus.imageRedirectWebhook.enable: expected true or false, found a string"]),
-        ("switches_disagree", "stylus: {imageRedirectWebhook: {enable: true}, webhook: {enable: false}, registryCredentials: {domain: a.io}}", None,
+        ("switches_disagree", "stylus: {imageRedirectWebhook: {enable: true}, webhook: {enable: false}, registryCredentials: {domain: a.io}}", OPTIONS,
             &["stylus.imageRedirectWebhook.enable: true, but stylus.webhook.enable is false: keep one"]),
-        ("domain_uppercase", "stylus: {registryCredentials: {domain: Harbor.local/x}}", None,
+        ("domain_uppercase", "stylus: {registryCredentials: {domain: Harbor.local/x}}", OPTIONS,
             &["stylus.registryCredentials.domain: \"Harbor.local/x\" is not a valid registry path: uppercase letters are not allowed"]),
-        ("domain_required", "stylus: {registryCredentials: {username: u, password: p}}", None, &["stylus.registryCredentials.domain: is required"]),
-        ("username_alone", "stylus: {registryCredentials: {domain: a.io, username: u}}", None, &["stylus.registryCredentials: a username without a password"]),
-        ("password_alone", "stylus: {registryCredentials: {domain: a.io, password: p}}", None, &["stylus.registryCredentials: a password without a username"]),
-        ("password_a_number", "stylus: {registryCredentials: {domain: a.io, username: u, password: 1234}}", None,
+        ("domain_required", "stylus: {registryCredentials: {username: u, password: p}}", OPTIONS, &["stylus.registryCredentials.domain: is required"]),
+        ("username_alone", "stylus: {registryCredentials: {domain: a.io, username: u}}", OPTIONS, &["stylus.registryCredentials: a username without a password"]),
+        ("password_alone", "stylus: {registryCredentials: {domain: a.io, password: p}}", OPTIONS, &["stylus.registryCredentials: a password without a username"]),
+        ("password_a_number", "stylus: {registryCredentials: {domain: a.io, username: u, password: 1234}}", OPTIONS,
             &["stylus.registryCredentials.password: expected a string (quote it), found a number"]),
-        ("target_with_tag", "stylus: {externalRegistries: {registryMappingRules: {us-docker.pkg.dev/x: \"example.com/x:v1\"}}}", None,
+        ("target_with_tag", "stylus: {externalRegistries: {registryMappingRules: {us-docker.pkg.dev/x: \"example.com/x:v1\"}}}", OPTIONS,
             &[r#"stylus.externalRegistries.registryMappingRules["us-docker.pkg.dev/x"]: "example.com/x:v1" is not a valid registry path: a tag is not allowed"#]),
-        ("source_uppercase", "stylus: {externalRegistries: {registryMappingRules: {Quay.io: a.io/quay}}}", None,
+        ("source_uppercase", "stylus: {externalRegistries: {registryMappingRules: {Quay.io: a.io/quay}}}", OPTIONS,
             &[r#"stylus.externalRegistries.registryMappingRules["Quay.io"]: "Quay.io" is not a valid registry path: uppercase letters are not allowed"#]),
-        ("duplicate_source_after_normalising", "stylus: {externalRegistries: {registryMappingRules: {\"https://quay.io/\": a.io/q, quay.io: b.io/q}}}", None,
+        ("duplicate_source_after_normalising", "stylus: {externalRegistries: {registryMappingRules: {\"https://quay.io/\": a.io/q, quay.io: b.io/q}}}", OPTIONS,
             &[r#"stylus.externalRegistries.registryMappingRules["quay.io"]: duplicates the source of stylus.externalRegistries.registryMappingRules["https://quay.io/"]"#]),
-        ("rules_not_a_map", "stylus: {externalRegistries: {registryMappingRules: [quay.io]}}", None, &[&format!("{RULES}: expected a map, found a list")]),
-        ("rule_key_not_a_string", "stylus: {externalRegistries: {registryMappingRules: {1: a.io}}}", None, &[&format!("{RULES}: expected string keys, found a number")]),
-        ("registry_without_domain", "stylus: {externalRegistries: {registries: [{username: u, password: p}], registryMappingRules: {quay.io: a.io}}}", None,
+        ("rules_not_a_map", "stylus: {externalRegistries: {registryMappingRules: [quay.io]}}", OPTIONS, &[&format!("{RULES}: expected a map, found a list")]),
+        ("rule_key_not_a_string", "stylus: {externalRegistries: {registryMappingRules: {1: a.io}}}", OPTIONS, &[&format!("{RULES}: expected string keys, found a number")]),
+        ("registry_without_domain", "stylus: {externalRegistries: {registries: [{username: u, password: p}], registryMappingRules: {quay.io: a.io}}}", OPTIONS,
             &["stylus.externalRegistries.registries[0].domain: is required"]),
-        ("two_registries_one_secret", "stylus: {externalRegistries: {registries: [{domain: a.io/x_y, username: u, password: p}, {domain: a.io/x-y, username: v, password: q}], registryMappingRules: {quay.io: a.io/x-y}}}", None,
+        ("two_registries_one_secret", "stylus: {externalRegistries: {registries: [{domain: a.io/x_y, username: u, password: p}, {domain: a.io/x-y, username: v, password: q}], registryMappingRules: {quay.io: a.io/x-y}}}", OPTIONS,
             &["stylus.externalRegistries.registries[1].domain: its pull secret would be image-redirect-a.io-x-y, as for stylus.externalRegistries.registries[0]: keep one per domain"]),
-        ("single_and_several_registries", "stylus: {registryCredentials: {domain: a.io}, externalRegistries: {registryMappingRules: {quay.io: a.io}}}", None,
+        ("single_and_several_registries", "stylus: {registryCredentials: {domain: a.io}, externalRegistries: {registryMappingRules: {quay.io: a.io}}}", OPTIONS,
             &["stylus.registryCredentials: Palette reads one external registry here or several in stylus.externalRegistries, not both: keep one"]),
-        ("single_registry_and_primary", "stylus: {registryCredentials: {domain: a.io}}", hub,
+        ("single_registry_and_primary", "stylus: {registryCredentials: {domain: a.io}}", HUB,
             &["stylus.registryCredentials.domain: \"a.io\" and --primary-registry both send every image to one registry (a prefix); Palette does not document how the two combine: keep one"]),
-        ("every_problem_at_once", "stylus: {webhook: {enable: 1}, externalRegistries: {registryMappingRules: {quay.io: Q.io, gcr.io: \"g.io/x:1\"}}}", Some("harbor"), &[
+        ("every_problem_at_once", "stylus: {webhook: {enable: 1}, externalRegistries: {registryMappingRules: {quay.io: Q.io, gcr.io: \"g.io/x:1\"}}}", Options { primary_registry: Some("harbor"), ..OPTIONS }, &[
             "stylus.webhook.enable: expected true or false, found a number",
             r#"--primary-registry: "harbor" is not a valid registry path: the first segment does not read as a registry (it needs a ".", a ":port" or to be "localhost")"#,
             r#"stylus.externalRegistries.registryMappingRules["quay.io"]: "Q.io" is not a valid registry path: uppercase letters are not allowed"#,
@@ -96,24 +98,23 @@ fn user_data_the_policy_would_refuse_is_an_error_naming_its_path() {
 
 #[test]
 fn what_the_policy_cannot_carry_out_is_a_warning() {
-    let hub = Some("10.10.100.45:30003");
     let registry = "stylus.externalRegistries.registries[0]";
     #[rustfmt::skip]
     let cases: [Case; 8] = [
-        ("single_registry_exactly", "stylus: {registryCredentials: {domain: a.io/x, username: u, password: p}}", None, &[]),
-        ("insecure", "stylus: {registryCredentials: {domain: a.io, insecure: true}}", None,
+        ("single_registry_exactly", "stylus: {registryCredentials: {domain: a.io/x, username: u, password: p}}", OPTIONS, &[]),
+        ("insecure", "stylus: {registryCredentials: {domain: a.io, insecure: true}}", OPTIONS,
             &["stylus.registryCredentials.insecure: skipping TLS verification for a.io is a setting of each node's container runtime, not of an admission policy"]),
-        ("certificates", "stylus: {externalRegistries: {registries: [{domain: a.io, certificates: [CA]}], registryMappingRules: {quay.io: a.io}}}", hub,
+        ("certificates", "stylus: {externalRegistries: {registries: [{domain: a.io, certificates: [CA]}], registryMappingRules: {quay.io: a.io}}}", HUB,
             &[&format!("{registry}.certificates: the CA certificates of a.io are trusted by each node's container runtime, not by an admission policy: install them on the nodes")]),
-        ("repository_name", "stylus: {externalRegistries: {registries: [{domain: a.io, repositoryName: r}], registryMappingRules: {quay.io: a.io}}}", hub,
+        ("repository_name", "stylus: {externalRegistries: {registries: [{domain: a.io, repositoryName: r}], registryMappingRules: {quay.io: a.io}}}", HUB,
             &[&format!("{registry}.repositoryName: has no equivalent in the policy, which sends images where the mapping rules say; ignored")]),
-        ("images_no_rule_matches", "stylus: {externalRegistries: {registryMappingRules: {quay.io: a.io}}}", None,
+        ("images_no_rule_matches", "stylus: {externalRegistries: {registryMappingRules: {quay.io: a.io}}}", OPTIONS,
             &[&format!("{RULES}: an image no rule matches is left unchanged (where Palette's agent sends it with several registries is not documented): add a rule for it, or --primary-registry")]),
-        ("target_port_under_prefix", "stylus: {externalRegistries: {registryMappingRules: {quay.io: \"a.io:5000/q\", gcr.io: a.io/g}}}", hub,
+        ("target_port_under_prefix", "stylus: {externalRegistries: {registryMappingRules: {quay.io: \"a.io:5000/q\", gcr.io: a.io/g}}}", HUB,
             &[&format!("{RULES}[\"quay.io\"]: target \"a.io:5000/q\" has a port, which cannot become a path segment under the prefix 10.10.100.45:30003; the rule is left out")]),
-        ("credentials_under_prefix", "stylus: {externalRegistries: {registries: [{domain: a.io, username: u, password: p}], registryMappingRules: {quay.io: a.io}}}", hub,
+        ("credentials_under_prefix", "stylus: {externalRegistries: {registries: [{domain: a.io, username: u, password: p}], registryMappingRules: {quay.io: a.io}}}", HUB,
             &[&format!("{registry}: under the prefix 10.10.100.45:30003 Pods pull from there, not from a.io: no pull secret for it (give its credentials to 10.10.100.45:30003 instead)")]),
-        ("unknown_fields", "stylus: {registryCredentials: {domain: a.io, token: t}, webhook: {enable: true, port: 1}}", None, &[
+        ("unknown_fields", "stylus: {registryCredentials: {domain: a.io, token: t}, webhook: {enable: true, port: 1}}", OPTIONS, &[
             "stylus.webhook.port: not a field this import knows; ignored",
             "stylus.registryCredentials.token: not a field this import knows; ignored",
         ]),
