@@ -52,7 +52,7 @@ fn mismatches(cases: &[Case], lines: impl Fn(Result<Import, Vec<String>>) -> Opt
 #[test]
 fn user_data_the_policy_would_refuse_is_an_error_naming_its_path() {
     #[rustfmt::skip]
-    let cases: [Case; 22] = [
+    let cases: [Case; 23] = [
         ("not_yaml", "stylus: [", OPTIONS, &["not YAML: did not find expected node content at line 2 column 1, while parsing a flow node"]),
         ("stylus_not_a_map", "stylus: [1]", OPTIONS, &["stylus: expected a map, found a list"]),
         ("user_data_not_a_map", "[stylus]", OPTIONS, &["user-data: expected a map, found a list"]),
@@ -85,6 +85,8 @@ fn user_data_the_policy_would_refuse_is_an_error_naming_its_path() {
             &["stylus.registryCredentials: Palette reads one external registry here or several in stylus.externalRegistries, not both: keep one"]),
         ("single_registry_and_primary", "stylus: {registryCredentials: {domain: a.io}}", HUB,
             &["stylus.registryCredentials.domain: \"a.io\" and --primary-registry both send every image to one registry (a prefix); Palette does not document how the two combine: keep one"]),
+        ("secret_namespace_invalid", "stylus: {registryCredentials: {domain: a.io}}", Options { secret_namespace: "Edge_Apps", ..OPTIONS },
+            &["--secret-namespace: \"Edge_Apps\" is not a valid namespace name: use lower-case letters, digits and '-', starting and ending with a letter or digit"]),
         ("every_problem_at_once", "stylus: {webhook: {enable: 1}, externalRegistries: {registryMappingRules: {quay.io: Q.io, gcr.io: \"g.io/x:1\"}}}", Options { primary_registry: Some("harbor"), ..OPTIONS }, &[
             "stylus.webhook.enable: expected true or false, found a number",
             r#"--primary-registry: "harbor" is not a valid registry path: the first segment does not read as a registry (it needs a ".", a ":port" or to be "localhost")"#,

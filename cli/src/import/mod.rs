@@ -18,6 +18,7 @@ mod plan;
 mod read;
 mod render;
 
+use image_redirect_policy::settings::namespace_name;
 use serde_norway::Value;
 
 use plan::{check, plan};
@@ -80,6 +81,11 @@ pub fn palette(user_data: &str, options: &Options) -> Result<Import, Vec<String>
     let plan = plan(read, &mut report);
     let Report { mut errors, warnings, notes } = report;
     check(&plan, &mut errors)?;
+    // Only after the settings' check, which takes any error before it for one in the user-data.
+    if let Err(why) = namespace_name(options.secret_namespace) {
+        let namespace = options.secret_namespace;
+        errors.push(format!("--secret-namespace: {namespace:?} is not a valid namespace name: {why}"));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
