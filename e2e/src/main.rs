@@ -12,7 +12,8 @@ use serde_json::Value;
 
 #[derive(Parser)]
 #[command(name = "image-redirect-e2e", version, about, long_about = None, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 when the policy answered (accepted or rejected), 1 on any other error.")]
+#[command(after_help = "With the cargo feature `registry`: push, and run --policy registry://HOST/REPO:TAG.
+Exit status: 0 when the policy answered (accepted or rejected), 1 on any other error.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -130,7 +131,7 @@ fn load_policy(location: &str) -> Result<Policy> {
     match location.starts_with("registry://") {
         true => anyhow::bail!(
             "{location}: this build has no registry client: \
-             cargo run -p image-redirect-e2e --features registry -- run ..."
+             cargo run --profile e2e -p image-redirect-e2e --features registry -- run ..."
         ),
         false => Policy::load(Path::new(location)),
     }
