@@ -1,6 +1,7 @@
 //! One admission request, start to finish: the envelope policy-server sends,
-//! the gates that accept without looking further, and the per-container
-//! decisions. Pure: bytes in, bytes out, no host calls.
+//! the gates that accept without looking further, and the per-image
+//! decisions, one path for containers and listed kinds alike. Pure: bytes in,
+//! bytes out, no host calls.
 
 use std::borrow::Cow;
 
@@ -8,10 +9,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::mirror::{self, Lookups, Mirror};
-use crate::response::{self, Changes, Outcome, Redirect, Verdict, Warnings};
+use crate::response::{self, Changes, Outcome, PullSecrets, Redirect, Verdict, Warnings};
 use crate::rules::{Decision, OnMissing};
 use crate::settings::Settings;
-use crate::workload::{self, Container, Layout, List, Pod};
+use crate::workload::{self, Image, Kind, Layout, List, Resource, ShapeError};
 
 /// The waPC `validate` payload: `{"request": <AdmissionRequest>, "settings": {...}}`.
 #[derive(Deserialize)]
@@ -85,7 +86,7 @@ pub fn evaluate(payload: &[u8], mirror: &dyn Mirror) -> Outcome {
 /// Decides one request under valid settings; `mirror` answers the lookups
 /// that destinations with `verify` or `pinDigest` ask for.
 pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Outcome {
-    let Some(layout) = Layout::of(&request.kind.group, &request.kind.kind) else {
+    let Some(kind) = Kind::of(&request.kind.group, &request.kind.kind, &settings.resources) else {
         return Outcome::accept();
     };
     let update = match request.operation.as_ref() {
@@ -96,7 +97,7 @@ pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Out
     };
     let ephemeral = match request.sub_resource.as_deref() {
         None | Some("") => false,
-        Some("ephemeralcontainers") if layout == Layout::Pod => true,
+        Some("ephemeralcontainers") if kind == Kind::Workload(Layout::Pod) => true,
         // Status, scale, binding…: no pod spec to redirect.
         Some(_) => return Outcome::accept(),
     };
@@ -107,55 +108,129 @@ pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Out
     let Some(object) = request.object.filter(|o| o.get() != "null") else {
         return Outcome::reject(format!("request.object: missing for {}", request.operation));
     };
+    let reach = match (ephemeral, update && kind == Kind::Workload(Layout::Pod)) {
+        (true, _) => Reach::Ephemeral,
+        (false, true) => Reach::PodUpdate,
+        (false, false) => Reach::Whole,
+    };
+    match kind {
+        Kind::Workload(layout) => admit_pod(request, object, layout, reach, settings, mirror),
+        Kind::Listed(resource) => admit_listed(request, object, resource, settings, mirror),
+    }
+}
+
+/// What a request may change of a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// A create, or any change to a workload's template: every image, and
+    /// the pull secrets they need.
+    Whole,
+    /// A Pod update can change images but not imagePullSecrets, and changing
+    /// a running container's image restarts it: only the images the update
+    /// sets itself are redirected.
+    PodUpdate,
+    /// `kubectl debug`: as a Pod update, and the subresource drops metadata changes.
+    Ephemeral,
+}
+
+/// The images of a workload's pod.
+fn admit_pod(
+    request: &Request,
+    object: &RawValue,
+    layout: Layout,
+    reach: Reach,
+    settings: &Settings,
+    mirror: &dyn Mirror,
+) -> Outcome {
     let pod = match workload::read_pod(object, layout) {
         Ok(pod) => pod,
-        Err(e) => return Outcome::reject(format!("the {} cannot be read: {e}", request.kind.kind)),
+        Err(e) => return unreadable(request, e),
     };
-    if pod.is_mirror {
+    if pod.meta.is_mirror {
         return Outcome::accept();
     }
-    // A Pod update can change images but not imagePullSecrets, and changing a
-    // running container's image restarts it: only images this update sets
-    // itself are redirected.
-    let pod_update = update && layout == Layout::Pod;
+    let pod_update = reach != Reach::Whole;
     let before = if pod_update { images_before(request.old_object) } else { Vec::new() };
-    let mut warnings = Warnings::default();
-    let planned = pod
+    let images = pod
         .containers
         .iter()
-        .filter(|c| before.binary_search(&(c.list, c.label(), c.image.clone())).is_err())
-        .filter_map(|c| redirect(c, settings, &pod, pod_update, &mut warnings));
+        .filter(|c| before.binary_search(&(c.list, c.image.key.clone(), c.image.text.clone())).is_err())
+        .map(|c| &c.image);
+    let changes = Changes {
+        redirects: Vec::new(),
+        annotate: (settings.annotate_originals && reach != Reach::Ephemeral).then_some(&pod.meta),
+        pull_secrets: if pod_update { PullSecrets::Present(&pod) } else { PullSecrets::Add(&pod) },
+    };
+    redirect_all(object, images, changes, settings, mirror, Warnings::default())
+}
+
+/// The images at the field paths the settings list for this kind. A value of
+/// the wrong type there is someone else's schema: a warning, not a rejection.
+fn admit_listed(
+    request: &Request,
+    object: &RawValue,
+    resource: &Resource,
+    settings: &Settings,
+    mirror: &dyn Mirror,
+) -> Outcome {
+    let listed = match workload::read_listed(object, resource) {
+        Ok(listed) => listed,
+        Err(e) => return unreadable(request, e),
+    };
+    let mut warnings = Warnings::default();
+    for m in &listed.mismatches {
+        warnings.add(|| format!("{}: expected {}, found {}: left as is", m.at, m.expected, m.found));
+    }
+    let changes = Changes {
+        redirects: Vec::new(),
+        annotate: settings.annotate_originals.then_some(&listed.meta),
+        pull_secrets: PullSecrets::Named(&request.kind.kind),
+    };
+    redirect_all(object, listed.images.iter(), changes, settings, mirror, warnings)
+}
+
+fn unreadable(request: &Request, error: ShapeError) -> Outcome {
+    Outcome::reject(format!("the {} cannot be read: {error}", request.kind.kind))
+}
+
+/// Decides every image, asks the mirror what the destinations want checked,
+/// and writes the redirects into `changes` and the admitted text.
+fn redirect_all<'p, 'a: 'p>(
+    object: &RawValue,
+    images: impl Iterator<Item = &'p Image<'a>>,
+    mut changes: Changes<'p, 'a>,
+    settings: &'p Settings,
+    mirror: &dyn Mirror,
+    mut warnings: Warnings,
+) -> Outcome {
+    let planned: Vec<_> = images.filter_map(|i| redirect(i, settings, changes.pull_secrets, &mut warnings)).collect();
     let mut lookups = Lookups::new(mirror);
-    let mut redirects = Vec::new();
-    for planned in planned.collect::<Vec<_>>() {
+    for planned in planned {
         match lookups.resolve(&planned.image, planned.destination) {
-            Ok(pinned) => redirects.push(Redirect { image: pinned.unwrap_or(planned.image), ..planned }),
+            Ok(pinned) => changes.redirects.push(Redirect { image: pinned.unwrap_or(planned.image), ..planned }),
             Err(cause) if planned.destination.on_missing == OnMissing::Reject => {
-                return Outcome::reject(mirror::refused(&planned.container.image, &planned.image, &cause));
+                return Outcome::reject(mirror::refused(&planned.from.text, &planned.image, &cause));
             }
-            Err(cause) => warnings.add(|| mirror::kept(&planned.container.image, &planned.image, &cause)),
+            Err(cause) => warnings.add(|| mirror::kept(&planned.from.text, &planned.image, &cause)),
         }
     }
-    let changes =
-        Changes { redirects, annotate: settings.annotate_originals && !ephemeral, add_pull_secrets: !pod_update };
-    let verdict = match response::mutate(object, &pod, &changes, &mut warnings) {
+    let verdict = match response::mutate(object, &changes, &mut warnings) {
         Some(mutated) => Verdict::Mutate(mutated),
         None => Verdict::Accept,
     };
     Outcome { verdict, warnings }
 }
 
-/// The redirect for one container, or `None` with a warning when the user
-/// should know why its image stays.
+/// The redirect for one image, or `None` with a warning when the user
+/// should know why it stays.
 fn redirect<'p, 'a>(
-    container: &'p Container<'a>,
+    from: &'p Image<'a>,
     settings: &'p Settings,
-    pod: &Pod,
-    pod_update: bool,
+    pull_secrets: PullSecrets,
     warnings: &mut Warnings,
 ) -> Option<Redirect<'p, 'a>> {
-    let shown = response::shown(&container.image);
-    let (image, destination) = match settings.rules.decide(&container.image) {
+    let shown = response::shown(&from.text);
+    let (image, destination) = match settings.rules.decide(&from.text) {
         Decision::Redirect { image, destination, .. } => (image, destination),
         Decision::Keep(keep) => {
             if let Some(why) = keep.warning() {
@@ -164,17 +239,19 @@ fn redirect<'p, 'a>(
             return None;
         }
     };
-    if container.pull_never {
+    if from.pull_never {
         warnings.add(|| format!("image left unchanged: {shown}: imagePullPolicy is Never (it would go to {image})"));
         return None;
     }
-    if let Some(secret) = destination.pull_secret.as_deref().filter(|s| pod_update && !pod.has_pull_secret(s)) {
+    if let (PullSecrets::Present(pod), Some(secret)) = (pull_secrets, destination.pull_secret.as_deref())
+        && !pod.has_pull_secret(secret)
+    {
         warnings.add(|| {
             format!("image left unchanged: {shown}: it needs pull secret {secret}, which a Pod update cannot add")
         });
         return None;
     }
-    Some(Redirect { container, image, destination })
+    Some(Redirect { from, image, destination })
 }
 
 /// The (list, container, image) triples of the object before an update,
@@ -183,8 +260,7 @@ fn images_before(old: Option<&RawValue>) -> Vec<(List, Cow<'_, str>, Cow<'_, str
     let Some(Ok(pod)) = old.map(|old| workload::read_pod(old, Layout::Pod)) else {
         return Vec::new();
     };
-    let mut images: Vec<_> =
-        pod.containers.into_iter().map(|c| (c.list, c.label().into_owned().into(), c.image)).collect();
+    let mut images: Vec<_> = pod.containers.into_iter().map(|c| (c.list, c.image.key, c.image.text)).collect();
     images.sort();
     images
 }

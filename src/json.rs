@@ -92,6 +92,15 @@ fn pick<'a, const N: usize>(
     reader.deserialize_map(Pick { keys, others })
 }
 
+/// [`members`] for keys known only at run time (field paths from the settings).
+pub fn fields<'a, K: AsRef<str>>(
+    raw: &'a RawValue,
+    keys: &[K],
+) -> Result<Vec<Option<&'a RawValue>>, serde_json::Error> {
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    reader.deserialize_map(Fields(keys))
+}
+
 /// The elements of the array `raw`.
 pub fn elements(raw: &RawValue) -> Result<Vec<&RawValue>, serde_json::Error> {
     serde_json::from_str(raw.get())
@@ -180,23 +189,54 @@ impl<'de, const N: usize> Visitor<'de> for Pick<'_, N> {
         f.write_str("an object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let mut found = [None; N];
         let mut others = Vec::new();
-        while let Some(slot) = map.next_key_seed(KeySlot { keys: &self.keys, others: self.others })? {
-            match slot {
-                Slot::Wanted(i) if found[i].is_some() => {
-                    return Err(de::Error::custom(format_args!("duplicate key {:?}", self.keys[i])));
-                }
-                Slot::Wanted(i) => found[i] = Some(map.next_value()?),
-                Slot::Other(key) => {
-                    others.extend(key);
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
+        fill(map, &self.keys, &mut found, self.others.then_some(&mut others))?;
         Ok((found, others))
     }
+}
+
+/// The visitor of [`fields`].
+struct Fields<'k, K>(&'k [K]);
+
+impl<'de, K: AsRef<str>> Visitor<'de> for Fields<'_, K> {
+    type Value = Vec<Option<&'de RawValue>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let mut found = vec![None; self.0.len()];
+        fill(map, self.0, &mut found, None)?;
+        Ok(found)
+    }
+}
+
+/// Reads the members of `map` named in `keys` into `found` (as long as
+/// `keys`), and the other keys into `others` when given.
+fn fill<'de, A: MapAccess<'de>, K: AsRef<str>>(
+    mut map: A,
+    keys: &[K],
+    found: &mut [Option<&'de RawValue>],
+    mut others: Option<&mut Vec<String>>,
+) -> Result<(), A::Error> {
+    while let Some(slot) = map.next_key_seed(KeySlot { keys, others: others.is_some() })? {
+        match slot {
+            Slot::Wanted(i) if found[i].is_some() => {
+                return Err(de::Error::custom(format_args!("duplicate key {:?}", keys[i].as_ref())));
+            }
+            Slot::Wanted(i) => found[i] = Some(map.next_value()?),
+            Slot::Other(key) => {
+                if let (Some(others), Some(key)) = (others.as_deref_mut(), key) {
+                    others.push(key);
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl<'de, const N: usize> DeserializeSeed<'de> for Pick<'_, N> {
@@ -234,12 +274,12 @@ enum Slot {
 
 /// Reads an object key as the index of the wanted key it equals, without
 /// allocating for the keys nobody asked for unless the caller collects them.
-struct KeySlot<'k> {
-    keys: &'k [&'k str],
+struct KeySlot<'k, K> {
+    keys: &'k [K],
     others: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for KeySlot<'_> {
+impl<'de, K: AsRef<str>> DeserializeSeed<'de> for KeySlot<'_, K> {
     type Value = Slot;
 
     fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
@@ -247,7 +287,7 @@ impl<'de> DeserializeSeed<'de> for KeySlot<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for KeySlot<'_> {
+impl<'de, K: AsRef<str>> Visitor<'de> for KeySlot<'_, K> {
     type Value = Slot;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -255,7 +295,7 @@ impl<'de> Visitor<'de> for KeySlot<'_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(match self.keys.iter().position(|wanted| *wanted == key) {
+        Ok(match self.keys.iter().position(|wanted| wanted.as_ref() == key) {
             Some(i) => Slot::Wanted(i),
             None => Slot::Other(self.others.then(|| key.to_owned())),
         })
@@ -310,6 +350,14 @@ mod tests {
     fn objects_fail_on_an_element_that_is_not_one() {
         assert!(objects(raw(r#"[{"a": 1}, "a"]"#), ["a"]).is_err());
         assert!(objects(raw(r#"[{"a": 1, "a": 2}]"#), ["a"]).is_err());
+    }
+
+    #[test]
+    fn fields_are_members_for_keys_known_at_run_time() {
+        let keys = vec!["b".to_owned(), "c".to_owned()];
+        let found = fields(raw(r#"{"a": 1, "b": [2], "b2": 3}"#), &keys).unwrap();
+        assert_eq!(found.iter().map(|f| f.map(RawValue::get)).collect::<Vec<_>>(), [Some("[2]"), None]);
+        assert_eq!(message(&fields(raw(r#"{"b": 1, "b": 2}"#), &keys).unwrap_err()), "duplicate key \"b\"");
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! and the browser playground.
 //!
 //! Data flows one way: [`admission`] reads the request → [`workload`] finds
-//! the images in the admitted JSON text → [`rules`] decides each image →
+//! the images in the admitted JSON text (in a pod spec, or at the
+//! [`fieldpath`]s the settings list for other kinds) → [`rules`] decides each image →
 //! [`reference`] formats the result → [`response`] splices it back and
 //! answers. [`preview`] runs the same path over a manifest, per container.
 
 pub mod admission;
+pub mod fieldpath;
 pub mod glob;
 pub mod json;
 pub mod mirror;

@@ -1,9 +1,9 @@
-//! What the policy would do to a manifest, container by container, for people
+//! What the policy would do to a manifest, image by image, for people
 //! checking settings before they deploy them.
 //!
 //! Nothing here decides anything: each object goes through
 //! [`admission::admit`] as a CREATE request, exactly as policy-server would
-//! send it, and the result is laid out per container. The rule named for a
+//! send it, and the result is laid out per image. The rule named for a
 //! change is the one [`Rules::decide`](crate::rules::Rules::decide) reports.
 
 use std::borrow::Cow;
@@ -16,7 +16,7 @@ use crate::mirror::Mirror;
 use crate::response::Verdict;
 use crate::rules::{Decision, Via};
 use crate::settings::Settings;
-use crate::workload::{self, Layout, List};
+use crate::workload::{self, Image, Kind, List, ShapeError};
 
 /// One object of a manifest, as the policy would admit it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,8 @@ pub struct Preview {
     pub kind: String,
     /// `metadata.name`, or empty.
     pub name: String,
-    /// Every container that names an image, in the object's order.
+    /// Every image: each container's that names one, in the object's order,
+    /// or, for a kind the settings list, each string at its field paths.
     pub containers: Vec<Change>,
     /// What the policy would tell the user (`kubectl` prints these).
     pub warnings: Vec<String>,
@@ -34,11 +35,13 @@ pub struct Preview {
     pub rejected: Option<String>,
 }
 
-/// One container's image before and after admission.
+/// One image before and after admission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    pub list: List,
-    /// The container's name (or `list[index]` when it has none).
+    /// The container list; `None` for a field path of a listed kind.
+    pub list: Option<List>,
+    /// The container's name (or `list[index]` when it has none), or the
+    /// field path (`spec.imageName`).
     pub container: String,
     pub before: String,
     pub after: String,
@@ -64,7 +67,7 @@ pub fn preview(object: &str, settings: &Settings, mirror: &dyn Mirror) -> Result
         json::members(raw, ["apiVersion", "kind", "metadata"]).map_err(|e| json::message(&e))?;
     let (api_version, kind) = (text(api_version), text(kind));
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-    let Some(layout) = Layout::of(group, &kind) else { return Ok(None) };
+    let Some(found) = Kind::of(group, &kind, &settings.resources) else { return Ok(None) };
     let [name, namespace] = match metadata.filter(|m| Type::of(m) == Type::Object) {
         Some(metadata) => json::members(metadata, ["name", "namespace"]).map_err(|e| json::message(&e))?,
         None => [None, None],
@@ -83,7 +86,7 @@ pub fn preview(object: &str, settings: &Settings, mirror: &dyn Mirror) -> Result
         Verdict::Mutate(text) => (Some(text), None),
         Verdict::Reject(message) => (None, Some(message)),
     };
-    let containers = changes(raw, mutated.as_deref(), layout, settings)?;
+    let containers = changes(raw, mutated.as_deref(), found, settings)?;
     Ok(Some(Preview {
         kind: kind.into_owned(),
         name: text(name).into_owned(),
@@ -94,26 +97,31 @@ pub fn preview(object: &str, settings: &Settings, mirror: &dyn Mirror) -> Result
     }))
 }
 
-/// Pairs each container of `object` with the same container in `mutated`:
-/// admission only replaces image strings, so both hold the same containers in
-/// the same order.
-fn changes(
-    object: &RawValue,
-    mutated: Option<&str>,
-    layout: Layout,
-    settings: &Settings,
-) -> Result<Vec<Change>, String> {
-    let before = workload::read_pod(object, layout).map_err(|e| e.to_string())?;
+/// Pairs each image of `object` with the same image in `mutated`: admission
+/// only replaces image strings, so both hold the same images in the same order.
+fn changes(object: &RawValue, mutated: Option<&str>, kind: Kind, settings: &Settings) -> Result<Vec<Change>, String> {
+    let before = images(object, kind).map_err(|e| e.to_string())?;
     let mutated: Option<&RawValue> = mutated.map(serde_json::from_str).transpose().map_err(|e| e.to_string())?;
-    let after = mutated.map(|m| workload::read_pod(m, layout)).transpose().map_err(|e| e.to_string())?;
-    let after_images = after.map(|pod| pod.containers.into_iter().map(|c| c.image.into_owned()).collect::<Vec<_>>());
-    let changes = before.containers.iter().enumerate().map(|(i, c)| {
-        let after =
-            after_images.as_ref().and_then(|images| images.get(i)).cloned().unwrap_or_else(|| c.image.to_string());
-        let rule = (after != c.image).then(|| rule(settings, &c.image)).flatten();
-        Change { list: c.list, container: c.label().into_owned(), before: c.image.to_string(), after, rule }
+    let after = mutated.map(|m| images(m, kind)).transpose().map_err(|e| e.to_string())?;
+    let changes = before.iter().enumerate().map(|(i, (list, image))| {
+        let after = after.as_ref().and_then(|after| after.get(i)).map_or(&image.text, |(_, image)| &image.text);
+        let rule = (*after != image.text).then(|| rule(settings, &image.text)).flatten();
+        let (before, after) = (image.text.to_string(), after.to_string());
+        Change { list: *list, container: image.key.to_string(), before, after, rule }
     });
     Ok(changes.collect())
+}
+
+/// Every image of `object`, with its container list when it has one.
+fn images<'a>(object: &'a RawValue, kind: Kind) -> Result<Vec<(Option<List>, Image<'a>)>, ShapeError> {
+    Ok(match kind {
+        Kind::Workload(layout) => {
+            workload::read_pod(object, layout)?.containers.into_iter().map(|c| (Some(c.list), c.image)).collect()
+        }
+        Kind::Listed(resource) => {
+            workload::read_listed(object, resource)?.images.into_iter().map(|image| (None, image)).collect()
+        }
+    })
 }
 
 /// How the rules name what moved `image`.

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use crate::json::Type;
 use crate::rules::Destination;
 use crate::splice::{Splice, quote};
-use crate::workload::{Container, ORIGINALS_ANNOTATION, Pod};
+use crate::workload::{Image, Meta, ORIGINALS_ANNOTATION, Pod};
 
 /// At most this many warning lines reach the user, then one line counting the rest.
 pub const WARNINGS_MAX: usize = 20;
@@ -145,44 +145,64 @@ pub fn cut(text: &str, max: usize) -> String {
     }
 }
 
-/// One container's image moving elsewhere.
+/// One image moving elsewhere.
 pub struct Redirect<'p, 'a> {
-    pub container: &'p Container<'a>,
+    pub from: &'p Image<'a>,
     pub image: String,
     pub destination: &'p Destination,
 }
 
-/// What the edits to one pod change.
+/// What the edits to one object change.
 pub struct Changes<'p, 'a> {
     pub redirects: Vec<Redirect<'p, 'a>>,
-    pub annotate: bool,
-    pub add_pull_secrets: bool,
+    /// The metadata that records the original images; `None` records nothing.
+    pub annotate: Option<&'p Meta<'a>>,
+    pub pull_secrets: PullSecrets<'p, 'a>,
 }
 
-/// Applies `changes` to `object` (the admitted text holding `pod`); `None`
-/// when nothing changes. Pushes a warning per redirect.
-pub fn mutate(object: &RawValue, pod: &Pod, changes: &Changes, warnings: &mut Warnings) -> Option<String> {
+/// What becomes of the pull secrets the redirected images need.
+#[derive(Clone, Copy)]
+pub enum PullSecrets<'p, 'a> {
+    /// Appended to this pod's `spec.imagePullSecrets` where missing.
+    Add(&'p Pod<'a>),
+    /// Left as they are: a Pod update cannot change them, so an image that
+    /// needs one this pod lacks is not redirected.
+    Present(&'p Pod<'a>),
+    /// The object (of this kind) has no pod spec: a warning names each secret
+    /// it must reference itself.
+    Named(&'p str),
+}
+
+/// Applies `changes` to `object` (the admitted text); `None` when nothing
+/// changes. Pushes a warning per redirect.
+pub fn mutate(object: &RawValue, changes: &Changes, warnings: &mut Warnings) -> Option<String> {
     if changes.redirects.is_empty() {
         return None;
     }
     let mut splice = Splice::new(object.get());
     for redirect in &changes.redirects {
-        splice.replace(redirect.container.image_literal, quote(&redirect.image));
-        warnings.add(|| format!("image redirected: {} -> {}", shown(&redirect.container.image), redirect.image));
+        splice.replace(redirect.from.literal, quote(&redirect.image));
+        warnings.add(|| format!("image redirected: {} -> {}", shown(&redirect.from.text), redirect.image));
     }
-    if changes.annotate {
-        record_originals(&mut splice, pod, &changes.redirects, warnings);
+    if let Some(meta) = changes.annotate {
+        record_originals(&mut splice, meta, &changes.redirects, warnings);
     }
-    if changes.add_pull_secrets {
-        add_pull_secrets(&mut splice, pod, &changes.redirects);
+    match changes.pull_secrets {
+        PullSecrets::Add(pod) => add_pull_secrets(&mut splice, pod, &changes.redirects),
+        PullSecrets::Present(_) => {}
+        PullSecrets::Named(kind) => {
+            for secret in needed_secrets(&changes.redirects, |_| true) {
+                warnings.add(|| format!("pull secret {secret} is not added: the {kind} must reference it itself"));
+            }
+        }
     }
     Some(splice.apply())
 }
 
-/// Merges `{"<container>": "<original image>"}` into the originals annotation.
-/// Entries for containers redirected now are set; all others are kept.
-fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warnings: &mut Warnings) {
-    let written = pod.originals.filter(|raw| Type::of(raw) != Type::Null);
+/// Merges `{"<key>": "<original image>"}` into the originals annotation.
+/// Entries for images redirected now are set; all others are kept.
+fn record_originals(splice: &mut Splice, meta: &Meta, redirects: &[Redirect], warnings: &mut Warnings) {
+    let written = meta.originals.filter(|raw| Type::of(raw) != Type::Null);
     let existing = match written.map(|raw| serde_json::from_str::<String>(raw.get())) {
         None => Ok(BTreeMap::new()),
         Some(Ok(text)) => serde_json::from_str::<BTreeMap<String, String>>(&text),
@@ -193,7 +213,7 @@ fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warn
         return;
     };
     for redirect in redirects {
-        originals.insert(redirect.container.label().into_owned(), redirect.container.image.clone().into_owned());
+        originals.insert(redirect.from.key.clone().into_owned(), redirect.from.text.clone().into_owned());
     }
     let value = quote(
         &serde_json::Value::from(serde_json::Map::from_iter(
@@ -201,24 +221,18 @@ fn record_originals(splice: &mut Splice, pod: &Pod, redirects: &[Redirect], warn
         ))
         .to_string(),
     );
-    let (anchor, rest): (&RawValue, &[&str]) = match (pod.originals, pod.annotations, pod.metadata) {
+    let (anchor, rest): (&RawValue, &[&str]) = match (meta.originals, meta.annotations, meta.metadata) {
         (Some(originals), _, _) => (originals, &[]),
         (None, Some(annotations), _) => (annotations, &[ORIGINALS_ANNOTATION]),
         (None, None, Some(metadata)) => (metadata, &["annotations", ORIGINALS_ANNOTATION]),
-        (None, None, None) => (pod.holder, &["metadata", "annotations", ORIGINALS_ANNOTATION]),
+        (None, None, None) => (meta.holder, &["metadata", "annotations", ORIGINALS_ANNOTATION]),
     };
     place(splice, anchor, rest, value);
 }
 
 /// Adds each pull secret a redirect needs and the pod does not list yet.
 fn add_pull_secrets(splice: &mut Splice, pod: &Pod, redirects: &[Redirect]) {
-    let mut missing: Vec<&str> = redirects
-        .iter()
-        .filter_map(|r| r.destination.pull_secret.as_deref())
-        .filter(|secret| !pod.has_pull_secret(secret))
-        .collect();
-    missing.sort();
-    missing.dedup();
+    let missing = needed_secrets(redirects, |secret| !pod.has_pull_secret(secret));
     let entries: Vec<String> = missing.iter().map(|name| format!("{{\"name\":{}}}", quote(name))).collect();
     match pod.pull_secrets {
         _ if entries.is_empty() => {}
@@ -226,6 +240,15 @@ fn add_pull_secrets(splice: &mut Splice, pod: &Pod, redirects: &[Redirect]) {
         Some(null) => place(splice, null, &[], format!("[{}]", entries.join(","))),
         None => place(splice, pod.spec, &["imagePullSecrets"], format!("[{}]", entries.join(","))),
     }
+}
+
+/// The pull secrets the redirects need that `keep` keeps, sorted, each once.
+fn needed_secrets<'r>(redirects: &'r [Redirect], keep: impl Fn(&str) -> bool) -> Vec<&'r str> {
+    let mut secrets: Vec<&str> =
+        redirects.iter().filter_map(|r| r.destination.pull_secret.as_deref()).filter(|s| keep(s)).collect();
+    secrets.sort();
+    secrets.dedup();
+    secrets
 }
 
 /// Writes `value` at the path `rest` below `anchor`, the deepest value along

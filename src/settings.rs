@@ -22,6 +22,10 @@
 //!   namespaces: [kube-system]
 //!   images: ["registry.k8s.io/pause:*"]
 //! annotateOriginals: true      # default true
+//! resources:                   # optional: kinds whose objects name images outside a pod spec
+//!   - apiGroup: postgresql.cnpg.io   # "" for the core group
+//!     kind: Cluster
+//!     images: ["spec.imageName"]     # field paths; [*] is every element of a list
 //! ```
 //!
 //! `null` counts as absent for every optional field, as YAML's `prefix:` with
@@ -32,10 +36,12 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
+use crate::fieldpath::{FieldPath, FieldPaths};
 use crate::glob::Glob;
 use crate::json::{self, Path, Type};
 use crate::reference::RegistryPath;
 use crate::rules::{Destination, DuplicateSource, Mapping, OnMissing, Rules};
+use crate::workload::{Layout, Resource, Resources};
 
 /// Valid settings, ready to apply.
 #[derive(Debug, Clone)]
@@ -43,6 +49,8 @@ pub struct Settings {
     pub enabled: bool,
     pub annotate_originals: bool,
     pub rules: Rules,
+    /// The kinds whose objects keep images at field paths.
+    pub resources: Resources,
     /// Sorted, for binary search.
     exclude_namespaces: Vec<String>,
 }
@@ -100,10 +108,11 @@ impl Errors {
     }
 }
 
-const TOP_KEYS: [&str; 5] = ["enabled", "mappings", "prefix", "exclude", "annotateOriginals"];
+const TOP_KEYS: [&str; 6] = ["enabled", "mappings", "prefix", "exclude", "annotateOriginals", "resources"];
 const MAPPING_KEYS: [&str; 6] = ["source", "target", "pullSecret", "verify", "onMissing", "pinDigest"];
 const PREFIX_KEYS: [&str; 5] = ["target", "pullSecret", "verify", "onMissing", "pinDigest"];
 const EXCLUDE_KEYS: [&str; 2] = ["namespaces", "images"];
+const RESOURCE_KEYS: [&str; 3] = ["apiGroup", "kind", "images"];
 
 /// Every settings field as a path (`mappings[].source`, `prefix.target`…):
 /// what forms and documentation must cover, derived from the keys read here.
@@ -115,6 +124,7 @@ pub fn field_paths() -> Vec<String> {
             "mappings" => nested("mappings[].", &MAPPING_KEYS),
             "prefix" => nested("prefix.", &PREFIX_KEYS),
             "exclude" => nested("exclude.", &EXCLUDE_KEYS),
+            "resources" => nested("resources[].", &RESOURCE_KEYS),
             scalar => vec![scalar.to_owned()],
         })
         .collect()
@@ -126,7 +136,7 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
         return None;
     }
     let root = Path::Root("");
-    let [enabled, mappings, written_prefix, exclude, annotate] = object(raw, &root, TOP_KEYS, errors)?;
+    let [enabled, mappings, written_prefix, exclude, annotate, resources] = object(raw, &root, TOP_KEYS, errors)?;
     let enabled = boolean(enabled, &root.key("enabled"), true, errors);
     let annotate_originals = boolean(annotate, &root.key("annotateOriginals"), true, errors);
     let prefix_path = root.key("prefix");
@@ -138,6 +148,7 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
         Some(raw) => read_exclude(raw, &root.key("exclude"), errors),
         None => (Vec::new(), Vec::new()),
     };
+    let resources = read_resources(resources, &root.key("resources"), errors);
     let rules = match Rules::new(mappings, prefix, exclude_images) {
         Ok(rules) => rules,
         Err(duplicates) => {
@@ -150,7 +161,7 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     if enabled && rules.is_empty() && errors.0.is_empty() {
         errors.0.push("nothing to redirect: set mappings or prefix (or enabled: false)".to_owned());
     }
-    Some(Settings { enabled, annotate_originals, rules, exclude_namespaces })
+    Some(Settings { enabled, annotate_originals, rules, resources, exclude_namespaces })
 }
 
 /// The mappings that read completely, and whether any item failed. When one
@@ -236,6 +247,97 @@ fn read_exclude(raw: &RawValue, path: &Path, errors: &mut Errors) -> (Vec<String
         checked(path, &glob, Glob::parse(&glob), "is not a supported image glob", errors)
     });
     (namespaces, images)
+}
+
+/// The listed kinds; a kind listed twice, or one the policy reads as a
+/// workload, is an error.
+fn read_resources(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Resources {
+    // Each with where it was written, for the error naming a kind listed twice.
+    let mut listed = list_of_objects(raw, path, RESOURCE_KEYS, errors, |members, path, errors| {
+        Some((path.to_string(), read_resource(members, path, errors)?))
+    });
+    listed.sort_by(|(_, a), (_, b)| (&a.group, &a.kind).cmp(&(&b.group, &b.kind)));
+    for (again, first, resource) in repeated(&listed, |a, b| (&a.group, &a.kind) == (&b.group, &b.kind)) {
+        errors.0.push(format!("{again}.kind: {} is already listed in {first}", kind_name(resource)));
+    }
+    Resources::new(listed.into_iter().map(|(_, resource)| resource).collect())
+}
+
+fn read_resource(members: [Option<&RawValue>; 3], path: &Path, errors: &mut Errors) -> Option<Resource> {
+    let [group, kind, images] = members;
+    let group_path = path.key("apiGroup");
+    let group = match group {
+        None => required(&group_path, "is required (\"\" for the core group)", errors),
+        Some(raw) if raw.get() == "\"\"" => Some(String::new()),
+        Some(raw) => string(raw, &group_path, errors).and_then(|group| {
+            let valid = dns_subdomain(&group);
+            checked(&group_path, &group, valid, "is not a valid API group", errors).map(|()| group.into_owned())
+        }),
+    };
+    let kind_path = path.key("kind");
+    let kind = match kind {
+        None => required(&kind_path, "is required", errors),
+        Some(raw) => string(raw, &kind_path, errors).and_then(|kind| {
+            checked(&kind_path, &kind, kind_word(&kind), "is not a valid kind", errors).map(|()| kind.into_owned())
+        }),
+    };
+    let images = read_image_paths(images, &path.key("images"), errors);
+    let resource = Resource { group: group?, kind: kind?, images: FieldPaths::new(&images?) };
+    if Layout::of(&resource.group, &resource.kind).is_some() {
+        let message =
+            format!("{} is a workload kind, whose pod spec the policy redirects already", kind_name(&resource));
+        errors.add(&kind_path, message);
+        return None;
+    }
+    Some(resource)
+}
+
+/// A non-empty list of field paths, each written once.
+fn read_image_paths(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Option<Vec<FieldPath>> {
+    let Some(raw) = present(raw) else { return required(path, "is required", errors) };
+    let errors_before = errors.0.len();
+    // Each with where it was written, for the error naming a path listed twice.
+    let mut paths = list(Some(raw), path, errors, |raw, path, errors| {
+        let text = string(raw, path, errors)?;
+        let parsed = checked(path, &text, FieldPath::parse(&text), "is not a valid field path", errors)?;
+        Some((path.to_string(), parsed))
+    });
+    paths.sort_by(|(_, a), (_, b)| a.as_str().cmp(b.as_str()));
+    for (again, first, repeated) in repeated(&paths, |a, b| a == b) {
+        errors.0.push(format!("{again}: {:?} is already listed in {first}", repeated.as_str()));
+    }
+    if paths.is_empty() && errors.0.len() == errors_before {
+        errors.add(path, "must name at least one field path");
+    }
+    (errors.0.len() == errors_before).then(|| paths.into_iter().map(|(_, path)| path).collect())
+}
+
+/// In `sorted` (items with where they were written, stably sorted so that
+/// equal items keep their written order): each item equal to an earlier one,
+/// as (where, where the first was written, the item).
+fn repeated<T>(sorted: &[(String, T)], same: impl Fn(&T, &T) -> bool) -> Vec<(&str, &str, &T)> {
+    let mut found = Vec::new();
+    let mut first = 0;
+    for (i, (at, item)) in sorted.iter().enumerate().skip(1) {
+        match same(&sorted[first].1, item) {
+            true => found.push((at.as_str(), sorted[first].0.as_str(), item)),
+            false => first = i,
+        }
+    }
+    found
+}
+
+fn required<T>(path: &Path, message: &str, errors: &mut Errors) -> Option<T> {
+    errors.add(path, message);
+    None
+}
+
+/// `Cluster.postgresql.cnpg.io`, or `Pod` for the core group (as kubectl names kinds).
+fn kind_name(resource: &Resource) -> String {
+    match resource.group.as_str() {
+        "" => resource.kind.clone(),
+        group => format!("{}.{group}", resource.kind),
+    }
 }
 
 /// The members `keys` of the object `raw`; other keys, and keys written
@@ -346,10 +448,7 @@ fn string<'a>(raw: &'a RawValue, path: &Path, errors: &mut Errors) -> Option<Cow
 }
 
 fn registry_path(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Option<RegistryPath> {
-    let Some(raw) = raw else {
-        errors.add(path, "is required");
-        return None;
-    };
+    let Some(raw) = raw else { return required(path, "is required", errors) };
     let text = string(raw, path, errors)?;
     checked(path, &text, RegistryPath::parse(&text), "is not a valid registry path", errors)
 }
@@ -378,6 +477,22 @@ fn describe(raw: &RawValue) -> String {
         Type::String => format!("the string {}", raw.get()),
         Type::Array => "a list".to_owned(),
         Type::Object => "an object".to_owned(),
+    }
+}
+
+/// A kind as a CustomResourceDefinition may name it (its lower case is a DNS-1035 label).
+fn kind_word(kind: &str) -> Result<(), &'static str> {
+    let bytes = kind.as_bytes();
+    if bytes.len() > 63 {
+        return Err("longer than 63 characters");
+    }
+    let ok = bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err("use letters, digits and '-', starting with a letter and ending with a letter or digit")
     }
 }
 

@@ -1,7 +1,8 @@
-//! Where pod specs live in each supported kind, and the walk over their
-//! container lists in the admitted JSON text.
+//! Where each kind keeps its images, and the walks that find them in the
+//! admitted JSON text: the pod spec of the workload kinds, and the field paths
+//! the settings list for other kinds (the custom resources of operators).
 //!
-//! The walk reads only the members it needs (metadata, annotations, spec,
+//! The pod walk reads only the members it needs (metadata, annotations, spec,
 //! imagePullSecrets, the three container lists and, per container, name,
 //! image and imagePullPolicy); everything else is skipped unparsed.
 
@@ -10,6 +11,7 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
+use crate::fieldpath::{FieldPaths, Found};
 use crate::json::{self, Path, Type};
 
 /// The annotation that records the images a redirect replaced.
@@ -50,6 +52,52 @@ impl Layout {
     }
 }
 
+/// What the policy reads in objects of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind<'s> {
+    /// A workload kind: the images of its pod.
+    Workload(Layout),
+    /// A kind the settings list: the strings at its field paths.
+    Listed(&'s Resource),
+}
+
+impl<'s> Kind<'s> {
+    /// The kind by API group and kind; `None` for kinds the policy leaves alone.
+    pub fn of(group: &str, kind: &str, listed: &'s Resources) -> Option<Self> {
+        Layout::of(group, kind).map(Self::Workload).or_else(|| listed.get(group, kind).map(Self::Listed))
+    }
+}
+
+/// A kind listed in the settings, and where its objects keep image strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// Empty for the core group.
+    pub group: String,
+    pub kind: String,
+    pub images: FieldPaths,
+}
+
+/// The listed kinds, sorted by group and kind for binary search.
+#[derive(Debug, Clone, Default)]
+pub struct Resources(Vec<Resource>);
+
+impl Resources {
+    /// `listed` must not name a kind twice (the settings refuse it).
+    pub fn new(mut listed: Vec<Resource>) -> Self {
+        listed.sort_by(|a, b| (&a.group, &a.kind).cmp(&(&b.group, &b.kind)));
+        Self(listed)
+    }
+
+    pub fn get(&self, group: &str, kind: &str) -> Option<&Resource> {
+        let i = self.0.binary_search_by(|r| (r.group.as_str(), r.kind.as_str()).cmp(&(group, kind))).ok()?;
+        self.0.get(i)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Resource> {
+        self.0.iter()
+    }
+}
+
 /// The three container lists of a pod spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum List {
@@ -70,10 +118,11 @@ impl List {
     }
 }
 
-/// A pod (or pod template) inside the admitted object.
+/// The metadata of an object or of a pod template: where the originals
+/// annotation is read and written.
 #[derive(Debug)]
-pub struct Pod<'a> {
-    /// The value holding `metadata` and `spec`: the object itself, or a template.
+pub struct Meta<'a> {
+    /// The value holding `metadata`: the object itself, or a template.
     pub holder: &'a RawValue,
     /// `metadata`, when present (an object, or `null`).
     pub metadata: Option<&'a RawValue>,
@@ -83,6 +132,25 @@ pub struct Pod<'a> {
     /// the key is there, so a record replaces that value rather than adding the key twice).
     pub originals: Option<&'a RawValue>,
     pub is_mirror: bool,
+}
+
+/// An image string in the admitted object.
+#[derive(Debug)]
+pub struct Image<'a> {
+    /// What the originals annotation records it under: the container's name
+    /// (`containers[0]` when it has none), or the field path (`spec.imageName`).
+    pub key: Cow<'a, str>,
+    /// The JSON string literal, to be replaced in place.
+    pub literal: &'a RawValue,
+    pub text: Cow<'a, str>,
+    /// `imagePullPolicy: Never`: the node must have the image under this name.
+    pub pull_never: bool,
+}
+
+/// A pod (or pod template) inside the admitted object.
+#[derive(Debug)]
+pub struct Pod<'a> {
+    pub meta: Meta<'a>,
     pub spec: &'a RawValue,
     /// `spec.imagePullSecrets`, when present (an array, or `null`).
     pub pull_secrets: Option<&'a RawValue>,
@@ -95,28 +163,33 @@ pub struct Pod<'a> {
 #[derive(Debug)]
 pub struct Container<'a> {
     pub list: List,
-    pub index: usize,
-    pub name: Option<Cow<'a, str>>,
-    /// The image's JSON string literal, to be replaced in place.
-    pub image_literal: &'a RawValue,
-    pub image: Cow<'a, str>,
-    pub pull_never: bool,
+    pub image: Image<'a>,
+}
+
+/// The images of an object of a listed kind.
+#[derive(Debug)]
+pub struct Listed<'a> {
+    pub meta: Meta<'a>,
+    /// Non-empty strings at the kind's paths, in the order of the paths' field names.
+    pub images: Vec<Image<'a>>,
+    /// Values on the paths of a type the paths cannot use: someone else's
+    /// schema, so they are reported, never refused.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// A value of the wrong type on a listed kind's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The field path (`spec.imageName`).
+    pub at: String,
+    pub expected: &'static str,
+    pub found: Type,
 }
 
 impl Pod<'_> {
     /// Whether `spec.imagePullSecrets` names `secret`.
     pub fn has_pull_secret(&self, secret: &str) -> bool {
         self.pull_secret_names.binary_search_by(|name| name.as_ref().cmp(secret)).is_ok()
-    }
-}
-
-impl Container<'_> {
-    /// The key this container's original image is recorded under.
-    pub fn label(&self) -> Cow<'_, str> {
-        match &self.name {
-            Some(name) => Cow::Borrowed(name),
-            None => Cow::Owned(format!("{}[{}]", self.list.key(), self.index)),
-        }
     }
 }
 
@@ -148,9 +221,7 @@ pub fn read_pod<'a>(object: &'a RawValue, layout: Layout) -> Result<Pod<'a>, Sha
     let [metadata, spec] = pick(holder, ["metadata", "spec"], &at)?;
     let spec_path = at.key("spec");
     let spec = required(spec, Type::Object, &spec_path)?;
-    let meta_path = at.key("metadata");
-    let (annotations, originals, is_mirror) =
-        read_annotations(optional(metadata, Type::Object, &meta_path)?, &meta_path)?;
+    let meta = read_meta(holder, metadata, &at)?;
     let lists = [List::Containers.key(), List::InitContainers.key(), List::EphemeralContainers.key()];
     let [secrets, containers, init, ephemeral] =
         pick(spec, ["imagePullSecrets", lists[0], lists[1], lists[2]], &spec_path)?;
@@ -160,31 +231,48 @@ pub fn read_pod<'a>(object: &'a RawValue, layout: Layout) -> Result<Pod<'a>, Sha
     for (list, raw) in List::ALL.into_iter().zip([containers, init, ephemeral]) {
         read_containers(list, raw, &spec_path, &mut found)?;
     }
-    Ok(Pod {
-        holder,
-        metadata,
-        annotations,
-        originals,
-        is_mirror,
-        spec,
-        pull_secrets: secrets,
-        pull_secret_names,
-        containers: found,
-    })
+    Ok(Pod { meta, spec, pull_secrets: secrets, pull_secret_names, containers: found })
 }
 
-type Annotations<'a> = (Option<&'a RawValue>, Option<&'a RawValue>, bool);
+/// Finds the strings at `resource`'s paths in `object`, and its metadata.
+pub fn read_listed<'a>(object: &'a RawValue, resource: &Resource) -> Result<Listed<'a>, ShapeError> {
+    let root = Path::Root("object");
+    let object = expect(object, Type::Object, &root)?;
+    let [metadata] = pick(object, ["metadata"], &root)?;
+    let meta = read_meta(object, metadata, &root)?;
+    let found = resource.images.walk(object).map_err(|e| {
+        let path = if e.at.is_empty() { root.to_string() } else { root.key(&e.at).to_string() };
+        ShapeError { path, problem: e.problem }
+    })?;
+    let (mut images, mut mismatches) = (Vec::new(), Vec::new());
+    for found in found {
+        match found {
+            Found::String(at, literal) => {
+                let text = string(literal, &root.key(&at))?;
+                if !text.is_empty() {
+                    images.push(Image { key: Cow::Owned(at), literal, text, pull_never: false });
+                }
+            }
+            Found::Mismatch { at, expected, found } => mismatches.push(Mismatch { at, expected, found }),
+        }
+    }
+    Ok(Listed { meta, images, mismatches })
+}
 
-fn read_annotations<'a>(metadata: Option<&'a RawValue>, meta_path: &Path) -> Result<Annotations<'a>, ShapeError> {
-    let Some(metadata) = metadata else { return Ok((None, None, false)) };
-    let [annotations] = pick(metadata, ["annotations"], meta_path)?;
+/// The metadata member of `holder` (found at `at`), read for the annotations.
+fn read_meta<'a>(holder: &'a RawValue, metadata: Option<&'a RawValue>, at: &Path) -> Result<Meta<'a>, ShapeError> {
+    let meta_path = at.key("metadata");
+    let mut meta = Meta { holder, metadata, annotations: None, originals: None, is_mirror: false };
+    let Some(object) = optional(metadata, Type::Object, &meta_path)? else { return Ok(meta) };
+    let [annotations] = pick(object, ["annotations"], &meta_path)?;
+    meta.annotations = annotations;
     let path = meta_path.key("annotations");
-    let Some(object) = optional(annotations, Type::Object, &path)? else {
-        return Ok((annotations, None, false));
-    };
+    let Some(object) = optional(annotations, Type::Object, &path)? else { return Ok(meta) };
     let [originals, mirror] = pick(object, [ORIGINALS_ANNOTATION, MIRROR_ANNOTATION], &path)?;
     optional(originals, Type::String, &path.key(ORIGINALS_ANNOTATION))?;
-    Ok((annotations, originals, mirror.is_some()))
+    meta.originals = originals;
+    meta.is_mirror = mirror.is_some();
+    Ok(meta)
 }
 
 fn read_secret_names<'a>(secrets: Option<&'a RawValue>, path: &Path) -> Result<Vec<Cow<'a, str>>, ShapeError> {
@@ -218,11 +306,12 @@ fn read_containers<'a>(
         let name = optional(name, Type::String, &at.key("name"))?.map(|name| string(name, &at)).transpose()?;
         let policy = optional(policy, Type::String, &at.key("imagePullPolicy"))?.map(|p| string(p, &at)).transpose()?;
         // An absent image is valid Kubernetes: workload controllers may fill it in later.
-        let Some(image_literal) = optional(image, Type::String, &at.key("image"))? else { continue };
-        let image = string(image_literal, &at)?;
-        if !image.is_empty() {
+        let Some(literal) = optional(image, Type::String, &at.key("image"))? else { continue };
+        let text = string(literal, &at)?;
+        if !text.is_empty() {
             let pull_never = policy.is_some_and(|p| p == "Never");
-            found.push(Container { list, index, name, image_literal, image, pull_never });
+            let key = name.unwrap_or_else(|| Cow::Owned(format!("{}[{index}]", list.key())));
+            found.push(Container { list, image: Image { key, literal, text, pull_never } });
         }
     }
     Ok(())

@@ -1,5 +1,7 @@
-//! Properties over generated references, settings and objects: Pods and
-//! Deployments with fields no schema knows at every level of the object.
+//! Properties over generated references, settings and objects: Pods,
+//! Deployments and a custom resource the settings list (its images at field
+//! paths, one through two lists), with fields no schema knows at every level
+//! of the object.
 //!
 //! Sources, targets, the prefix and image registries are drawn from one small
 //! pool of places, so mappings overlap each other and images already sit where
@@ -130,7 +132,7 @@ fn settings() -> impl Strategy<Value = Value> {
             if written.is_empty() && prefix.is_none() {
                 return None;
             }
-            let mut settings = json!({"mappings": written});
+            let mut settings = json!({"mappings": written, "resources": [widget_resource()]});
             if let Some((target, secret)) = prefix {
                 settings["prefix"] =
                     if secret { json!({"target": target, "pullSecret": "edge"}) } else { json!({"target": target}) };
@@ -146,12 +148,21 @@ fn settings() -> impl Strategy<Value = Value> {
     )
 }
 
+/// The custom resource every generated settings lists, with paths that reach
+/// a string, every element of a list, and every element of lists in a list.
+fn widget_resource() -> Value {
+    json!({"apiGroup": "example.com", "kind": "Widget", "images": WIDGET_PATHS})
+}
+
+const WIDGET_PATHS: [&str; 3] = ["spec.image", "spec.containers[*].image", "spec.stages[*].steps[*].image"];
+
 // ------------------------------------------------------------------- objects
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Pod,
     Deployment,
+    Widget,
 }
 
 impl Kind {
@@ -159,13 +170,14 @@ impl Kind {
         match self {
             Kind::Pod => "Pod",
             Kind::Deployment => "Deployment",
+            Kind::Widget => "Widget",
         }
     }
 
-    /// JSON Pointer to the value holding the pod's metadata and spec.
+    /// JSON Pointer to the value holding the metadata (and, for workloads, the pod's spec).
     fn holder(self) -> &'static str {
         match self {
-            Kind::Pod => "",
+            Kind::Pod | Kind::Widget => "",
             Kind::Deployment => "/spec/template",
         }
     }
@@ -174,6 +186,7 @@ impl Kind {
         let (group, resource) = match self {
             Kind::Pod => ("", "pods"),
             Kind::Deployment => ("apps", "deployments"),
+            Kind::Widget => ("example.com", "widgets"),
         };
         let kind = self.name();
         json!({
@@ -283,6 +296,24 @@ fn metadata() -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
+/// A Widget's spec: its paths hold strings, lists that may be `null`, and
+/// values of other types (someone else's schema: warned about, never refused).
+fn widget_spec() -> impl Strategy<Value = Value> {
+    let other = select(vec![json!(5), json!({"repository": "nginx"}), json!(["nginx"]), json!(true)]);
+    let image = prop_oneof![8 => image_member(), 1 => other.clone().prop_map(Some)];
+    let list = |prefix| prop_oneof![6 => container_list(prefix, 0..4).prop_map(Value::Array), 1 => other.clone(), 1 => Just(Value::Null)];
+    let stages = prop::collection::vec(list("s"), 0..3).prop_map(|lists| {
+        Value::Array(lists.into_iter().map(|steps| json!({"name": "stage", "steps": steps})).collect())
+    });
+    (image, list("c"), stages).prop_map(|(image, containers, stages)| {
+        let mut spec = json!({"containers": containers, "stages": stages, "replicas": 1});
+        if let Some(image) = image {
+            spec["image"] = image;
+        }
+        spec
+    })
+}
+
 fn pull_secrets() -> impl Strategy<Value = Option<Value>> {
     select(vec![
         None,
@@ -293,12 +324,12 @@ fn pull_secrets() -> impl Strategy<Value = Option<Value>> {
     ])
 }
 
-/// A Pod or a Deployment, with unknown members in every object.
+/// A Pod, a Deployment or a Widget, with unknown members in every object.
 fn workload() -> impl Strategy<Value = (Kind, Value)> {
     let spec = (container_list("c", 1..5), container_list("i", 0..3), container_list("e", 0..2), pull_secrets());
-    let kind = select(vec![Kind::Pod, Kind::Deployment]);
-    (kind, metadata(), spec, prop::collection::vec(extra(), 1..6)).prop_map(
-        |(kind, metadata, (containers, init, ephemeral, secrets), extras)| {
+    let kind = select(vec![Kind::Pod, Kind::Deployment, Kind::Widget]);
+    (kind, metadata(), spec, prop::collection::vec(extra(), 1..6), widget_spec()).prop_map(
+        |(kind, metadata, (containers, init, ephemeral, secrets), extras, widget)| {
             let mut spec = json!({"containers": containers, "restartPolicy": "Always"});
             for (key, list) in [("initContainers", init), ("ephemeralContainers", ephemeral)] {
                 if !list.is_empty() {
@@ -313,6 +344,7 @@ fn workload() -> impl Strategy<Value = (Kind, Value)> {
                 pod["metadata"] = metadata;
             }
             let mut object = match kind {
+                Kind::Widget => json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": pod["metadata"], "spec": widget}),
                 Kind::Pod => {
                     pod["apiVersion"] = json!("v1");
                     pod["kind"] = json!("Pod");
@@ -329,8 +361,12 @@ fn workload() -> impl Strategy<Value = (Kind, Value)> {
 
 // ------------------------------------------------------------------- helpers
 
-/// The images of the three container lists, by JSON Pointer.
+/// The images of the three container lists (a Widget: the strings at its
+/// paths), by JSON Pointer.
 fn images_of(kind: Kind, object: &Value) -> Vec<(String, Option<String>)> {
+    if kind == Kind::Widget {
+        return widget_images(object);
+    }
     let holder = object.pointer(kind.holder()).unwrap();
     ["containers", "initContainers", "ephemeralContainers"]
         .iter()
@@ -341,6 +377,22 @@ fn images_of(kind: Kind, object: &Value) -> Vec<(String, Option<String>)> {
             })
         })
         .collect()
+}
+
+fn widget_images(object: &Value) -> Vec<(String, Option<String>)> {
+    let items = |value: &Value| value.as_array().cloned().unwrap_or_default();
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let spec = &object["spec"];
+    let mut images = vec![("/spec/image".to_owned(), text(&spec["image"]))];
+    for (i, c) in items(&spec["containers"]).iter().enumerate() {
+        images.push((format!("/spec/containers/{i}/image"), text(&c["image"])));
+    }
+    for (i, stage) in items(&spec["stages"]).iter().enumerate() {
+        for (j, step) in items(&stage["steps"]).iter().enumerate() {
+            images.push((format!("/spec/stages/{i}/steps/{j}/image"), text(&step["image"])));
+        }
+    }
+    images
 }
 
 /// The response to `validate` with the mutated object as the text the policy wrote.
@@ -380,14 +432,17 @@ fn review_kind(settings: Value, kind: Kind, object: Value) -> Review {
 fn allowed(kind: Kind, path: &str) -> bool {
     let Some(rest) = path.strip_prefix(kind.holder()) else { return false };
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
-    match segments.as_slice() {
-        ["spec", "containers" | "initContainers" | "ephemeralContainers", index, "image"] => {
-            index.parse::<usize>().is_ok()
-        }
-        ["metadata"]
-        | ["metadata", "annotations"]
-        | ["metadata", "annotations", "image-redirect.io~1original-images"] => true,
-        ["spec", "imagePullSecrets"] | ["spec", "imagePullSecrets", _] => true,
+    let index = |segment: &str| segment.parse::<usize>().is_ok();
+    match (kind, segments.as_slice()) {
+        (Kind::Widget, ["spec", "image"]) => true,
+        (Kind::Widget, ["spec", "containers", i, "image"]) => index(i),
+        (Kind::Widget, ["spec", "stages", i, "steps", j, "image"]) => index(i) && index(j),
+        (Kind::Widget, ["spec", ..]) => false,
+        (_, ["spec", "containers" | "initContainers" | "ephemeralContainers", i, "image"]) => index(i),
+        (_, ["metadata"])
+        | (_, ["metadata", "annotations"])
+        | (_, ["metadata", "annotations", "image-redirect.io~1original-images"]) => true,
+        (_, ["spec", "imagePullSecrets"]) | (_, ["spec", "imagePullSecrets", _]) => true,
         _ => false,
     }
 }
@@ -488,7 +543,7 @@ proptest! {
         let mut disabled = settings.clone();
         disabled["enabled"] = json!(false);
         prop_assert!(review_kind(disabled, kind, object.clone()).mutated.is_none());
-        let unmatched = json!({"mappings": [{"source": "nowhere.example", "target": "mirror.local/x"}]});
+        let unmatched = json!({"mappings": [{"source": "nowhere.example", "target": "mirror.local/x"}], "resources": [widget_resource()]});
         prop_assert!(review_kind(unmatched, kind, object.clone()).mutated.is_none());
         let mut everything_excluded = settings;
         everything_excluded["exclude"] = json!({"images": ["*"]});
@@ -554,7 +609,7 @@ proptest! {
         operation in prop_oneof![4 => Just("CREATE"), 3 => Just("UPDATE"), 1 => select(vec!["DELETE", "CONNECT", "create", ""])],
         kind_written in prop_oneof![
             6 => Just(None),
-            1 => select(vec![("", "Pod"), ("apps", "Deployment"), ("batch", "CronJob"), ("", "ConfigMap")]).prop_map(Some),
+            1 => select(vec![("", "Pod"), ("apps", "Deployment"), ("batch", "CronJob"), ("", "ConfigMap"), ("example.com", "Widget")]).prop_map(Some),
         ],
         sub_resource in prop_oneof![6 => Just(None), 1 => select(vec!["ephemeralcontainers", "status"]).prop_map(Some)],
         shape in prop_oneof![5 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],

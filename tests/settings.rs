@@ -23,7 +23,7 @@ fn every_settings_error_names_its_field_and_value() {
         ("empty_means_nothing",    json!({}),                                   NOTHING),
         ("empty_lists_are_nothing",json!({"mappings": [], "exclude": {"images": []}}), NOTHING),
         ("unknown_top_key",        json!({"mapping": [hub]}),
-            "mapping: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals)"),
+            "mapping: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals, resources)"),
         ("enabled_not_boolean",    json!({"enabled": "yes", "mappings": [hub]}), "enabled: expected true or false, found the string \"yes\""),
         ("annotate_not_boolean",   json!({"annotateOriginals": 1, "mappings": [hub]}), "annotateOriginals: expected true or false, found the number 1"),
         ("mappings_not_a_list",    json!({"mappings": {"docker.io": "x.io"}}),  "mappings: expected a list, found an object"),
@@ -79,8 +79,71 @@ fn every_settings_error_names_its_field_and_value() {
         ("glob_with_space",        json!({"mappings": [hub], "exclude": {"images": ["nginx *"]}}),
             "exclude.images[0]: \"nginx *\" is not a supported image glob: ' ' never appears in an image reference"),
         ("several_at_once",        json!({"enabled": 1, "mappings": [map("", "a.io"), map("docker.io", "X.io")], "extra": true}),
-            "extra: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals); enabled: expected true or false, found the number 1; mappings[0].source: must not be empty; mappings[1].target: \"X.io\" is not a valid registry path: uppercase letters are not allowed"),
+            "extra: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals, resources); enabled: expected true or false, found the number 1; mappings[0].source: must not be empty; mappings[1].target: \"X.io\" is not a valid registry path: uppercase letters are not allowed"),
     ];
+    check(&cases);
+}
+
+#[test]
+fn every_resources_error_names_its_field_and_value() {
+    let with = |resources: Value| json!({"prefix": {"target": "edge.local"}, "resources": resources});
+    let cluster = |images: Value| json!({"apiGroup": "postgresql.cnpg.io", "kind": "Cluster", "images": images});
+    let image_name = || cluster(json!(["spec.imageName"]));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("not_a_list",           with(json!({"kind": "Cluster"})),          "resources: expected a list, found an object"),
+        ("item_not_an_object",   with(json!(["Cluster"])),                  "resources[0]: expected an object, found the string \"Cluster\""),
+        ("unknown_key",          with(json!([{"apiGroup": "", "kind": "Widget", "images": ["spec.image"], "paths": []}])),
+            "resources[0].paths: unknown key (expected one of: apiGroup, kind, images)"),
+        ("api_group_required",   with(json!([{"kind": "Cluster", "images": ["spec.imageName"]}])),
+            "resources[0].apiGroup: is required (\"\" for the core group)"),
+        ("api_group_invalid",    with(json!([{"apiGroup": "CNPG_io", "kind": "Cluster", "images": ["spec.imageName"]}])),
+            "resources[0].apiGroup: \"CNPG_io\" is not a valid API group: use lower-case letters, digits and '-', starting and ending with a letter or digit"),
+        ("kind_required",        with(json!([{"apiGroup": "postgresql.cnpg.io", "images": ["spec.imageName"]}])),
+            "resources[0].kind: is required"),
+        ("kind_empty",           with(json!([{"apiGroup": "postgresql.cnpg.io", "kind": "", "images": ["spec.imageName"]}])),
+            "resources[0].kind: must not be empty"),
+        ("kind_invalid",         with(json!([{"apiGroup": "postgresql.cnpg.io", "kind": "pg cluster", "images": ["spec.imageName"]}])),
+            "resources[0].kind: \"pg cluster\" is not a valid kind: use letters, digits and '-', starting with a letter and ending with a letter or digit"),
+        ("images_required",      with(json!([{"apiGroup": "postgresql.cnpg.io", "kind": "Cluster"}])),
+            "resources[0].images: is required"),
+        ("images_empty",         with(json!([cluster(json!([]))])),          "resources[0].images: must name at least one field path"),
+        ("images_not_a_list",    with(json!([cluster(json!("spec.imageName"))])),
+            "resources[0].images: expected a list, found the string \"spec.imageName\""),
+        ("path_not_a_string",    with(json!([cluster(json!([5]))])),          "resources[0].images[0]: expected a string, found the number 5"),
+        ("path_empty",           with(json!([cluster(json!([""]))])),         "resources[0].images[0]: must not be empty"),
+        ("path_empty_segment",   with(json!([cluster(json!(["spec.imageName", "spec..image"]))])),
+            "resources[0].images[1]: \"spec..image\" is not a valid field path: a field name between dots is empty"),
+        ("path_trailing_dot",    with(json!([cluster(json!(["spec."]))])),
+            "resources[0].images[0]: \"spec.\" is not a valid field path: a field name between dots is empty"),
+        ("each_not_after_field", with(json!([cluster(json!(["spec.[*].image"]))])),
+            "resources[0].images[0]: \"spec.[*].image\" is not a valid field path: [*] must follow a field name"),
+        ("each_first",           with(json!([cluster(json!(["[*].image"]))])),
+            "resources[0].images[0]: \"[*].image\" is not a valid field path: [*] must follow a field name"),
+        ("index_not_each",       with(json!([cluster(json!(["spec.containers[0].image"]))])),
+            "resources[0].images[0]: \"spec.containers[0].image\" is not a valid field path: only [*] may follow a field name, found \"[0]\""),
+        ("path_twice",           with(json!([cluster(json!(["spec.imageName", "spec.x", "spec.imageName"]))])),
+            "resources[0].images[2]: \"spec.imageName\" is already listed in resources[0].images[0]"),
+        ("path_three_times",     with(json!([cluster(json!(["a", "b", "a", "a"]))])),
+            "resources[0].images[2]: \"a\" is already listed in resources[0].images[0]; resources[0].images[3]: \"a\" is already listed in resources[0].images[0]"),
+        ("duplicate_kind",       with(json!([image_name(), {"apiGroup": "", "kind": "Widget", "images": ["spec.image"]}, cluster(json!(["spec.x"]))])),
+            "resources[2].kind: Cluster.postgresql.cnpg.io is already listed in resources[0]"),
+        ("same_kind_other_group_is_fine", with(json!([image_name(), {"apiGroup": "example.com", "kind": "Cluster", "images": ["spec.image"]}])),
+            "VALID"),
+        ("workload_kind",        with(json!([{"apiGroup": "apps", "kind": "Deployment", "images": ["spec.template.spec.containers[*].image"]}])),
+            "resources[0].kind: Deployment.apps is a workload kind, whose pod spec the policy redirects already"),
+        ("pod",                  with(json!([{"apiGroup": "", "kind": "Pod", "images": ["spec.containers[*].image"]}])),
+            "resources[0].kind: Pod is a workload kind, whose pod spec the policy redirects already"),
+        ("several_at_once",      with(json!([{"apiGroup": "", "kind": "Widget", "images": ["a[1]", "b..c"]}, {"apiGroup": 1, "kind": "X"}])),
+            "resources[0].images[0]: \"a[1]\" is not a valid field path: only [*] may follow a field name, found \"[1]\"; \
+             resources[0].images[1]: \"b..c\" is not a valid field path: a field name between dots is empty; \
+             resources[1].apiGroup: expected a string, found the number 1; resources[1].images: is required"),
+    ];
+    check(&cases);
+}
+
+/// Checks every `(name, settings, expected errors)` row and reports all failures at once.
+fn check(cases: &[(&str, Value, &str)]) {
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|(name, settings, expected)| {
@@ -102,6 +165,11 @@ fn valid_settings() {
         ("null_is_absent",         json!({"prefix": {"target": "edge.local", "pullSecret": null}, "mappings": null, "exclude": null, "enabled": null})),
         ("port_target_no_prefix",  json!({"mappings": [{"source": "docker.io", "target": "harbor.local:8443/hub"}]})),
         ("ipv6_target",            json!({"mappings": [{"source": "docker.io", "target": "[fd00::1]:5000/hub"}]})),
+        ("operators",              json!({"mappings": [{"source": "ghcr.io", "target": "harbor.local/ghcr"}], "resources": [
+                                          {"apiGroup": "postgresql.cnpg.io", "kind": "Cluster", "images": ["spec.imageName"]},
+                                          {"apiGroup": "monitoring.coreos.com", "kind": "Prometheus",
+                                           "images": ["spec.image", "spec.containers[*].image", "spec.initContainers[*].image"]},
+                                          {"apiGroup": "", "kind": "Widget", "images": ["spec.matrix[*][*]"]}]})),
         ("full",                   json!({"enabled": true, "annotateOriginals": false,
                                           "mappings": [{"source": "docker.io", "target": "harbor.local/hub"}],
                                           "prefix": {"target": "edge.local"},

@@ -33,8 +33,8 @@ pub fn documents(text: &str) -> Result<Vec<Value>, String> {
     Ok(all)
 }
 
-/// Every workload of a manifest through the policy; objects of other kinds
-/// are left out.
+/// Every object of a manifest the policy reads (workloads, and the kinds the
+/// settings list) through the policy; objects of other kinds are left out.
 pub fn preview_all(text: &str, settings: &Settings) -> Result<Vec<Preview>, String> {
     let mut previews = Vec::new();
     for document in documents(text)? {
@@ -45,8 +45,9 @@ pub fn preview_all(text: &str, settings: &Settings) -> Result<Vec<Preview>, Stri
     Ok(previews)
 }
 
-/// `Kind/name`, then one line per container, `  name: before -> after (rule)`
-/// (or `(unchanged)`), then the policy's other warnings.
+/// `Kind/name`, then one line per image, `  name: before -> after (rule)`
+/// (or `(unchanged)`; a listed kind's images are named by field path), then
+/// the policy's other warnings.
 pub fn render(previews: &[Preview]) -> String {
     let mut out = String::new();
     for preview in previews {

@@ -60,6 +60,29 @@ Pod/p
 }
 
 #[test]
+fn preview_names_the_images_of_a_listed_kind_by_field_path() {
+    let cluster = "\
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata: {name: pg}
+spec:
+  imageName: ghcr.io/cloudnative-pg/postgresql:16.4
+  backup: {image: 16}
+";
+    let out = run(&["preview", "--settings", "cli/tests/settings/operators.yaml", "-"], cluster);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "\
+Cluster/pg
+  spec.imageName: ghcr.io/cloudnative-pg/postgresql:16.4 -> harbor.edge.local/ghcr/cloudnative-pg/postgresql:16.4 (mapping ghcr.io)
+  warning: spec.backup.image: expected a string, found a number: left as is
+  warning: pull secret harbor-creds is not added: the Cluster must reference it itself
+"
+    );
+}
+
+#[test]
 fn strict_export_fails_when_a_rule_is_lost_and_says_which() {
     let out = run(&["export", "--format", "k3s", "--settings", "e2e/fixtures/settings/mapping.json", "--strict"], "");
     assert_eq!(out.status.code(), Some(2));

@@ -61,8 +61,8 @@ fn kept(keep: &Keep) -> String {
     }
 }
 
-/// A multi-document manifest through the admission path: per workload its
-/// containers (before, after, rule), warnings, the JSON Patch the admission
+/// A multi-document manifest through the admission path: per object its
+/// images (container or field path, before, after, rule), warnings, the JSON Patch the admission
 /// controller would apply, and the node-level export of the same settings.
 #[wasm_bindgen(js_name = rewriteManifest)]
 pub fn rewrite_manifest(settings: &str, manifest: &str) -> String {
@@ -89,7 +89,10 @@ fn object(document: &Value, settings: &image_redirect_policy::settings::Settings
     let containers: Vec<Value> = preview
         .containers
         .iter()
-        .map(|c| json!({"list": c.list.key(), "container": c.container, "before": c.before, "after": c.after, "rule": c.rule}))
+        .map(|c| {
+            let list = c.list.map(|list| list.key());
+            json!({"list": list, "container": c.container, "before": c.before, "after": c.after, "rule": c.rule})
+        })
         .collect();
     Some(json!({
         "kind": preview.kind,

@@ -102,8 +102,7 @@ await check("bad settings are named by field", async (page) => {
 await check("every Palette example redirects the nginx container", async (page) => {
   await page.goto(base);
   await page.waitForSelector("#status:text('ready')");
-  const names = await page.$$eval("#example option", (options) => options.map((o) => o.value));
-  assert.equal(names.length, 4);
+  const names = (await page.$$eval("#example option", (options) => options.map((o) => o.value))).slice(0, 4);
   const expected = [
     "harbor.edge.local/dockerhub/library/nginx:1.27",
     "10.10.254.254:8000/spectro-images/docker.io/library/nginx:1.27",
@@ -116,6 +115,19 @@ await check("every Palette example redirects the nginx container", async (page) 
     assert.ok(web && web.includes(`| ${expected[i]} |`), `${name}: ${web}`);
     await page.screenshot({ path: join(shots, `example-${i + 1}.png`), fullPage: true });
   }
+});
+
+await check("the operator example redirects the Cluster, not the Pod it creates", async (page) => {
+  await page.goto(base);
+  await page.waitForSelector("#status:text('ready')");
+  const names = await page.$$eval("#example option", (options) => options.map((o) => o.value));
+  assert.equal(names.length, 5);
+  await page.selectOption("#example", names[4]);
+  assert.deepEqual(await rows(page), [
+    "Cluster/pg | spec.imageName | ghcr.io/cloudnative-pg/postgresql:16.4 | harbor.edge.local/ghcr/cloudnative-pg/postgresql:16.4 | mapping ghcr.io",
+    "Pod/pg-1 | postgres | harbor.edge.local/ghcr/cloudnative-pg/postgresql:16.4 | harbor.edge.local/ghcr/cloudnative-pg/postgresql:16.4 | unchanged",
+  ]);
+  assert.match(await page.textContent("#patch"), /"op": "replace",\s+"path": "\/spec\/imageName"/);
 });
 
 await check("the page works from file://", async (page) => {

@@ -1,4 +1,4 @@
-// One example per Palette mode, on one shared manifest.
+// One example per Palette mode, on one shared manifest, and an operator's custom resource.
 "use strict";
 
 const MANIFEST = `apiVersion: apps/v1
@@ -64,5 +64,34 @@ exclude:
   images: ["quay.io/prometheus/*"]
 `,
     manifest: MANIFEST,
+  },
+  "Operator resource (CloudNativePG)": {
+    settings: `mappings:
+  - source: ghcr.io
+    target: harbor.edge.local/ghcr
+resources:
+  - apiGroup: postgresql.cnpg.io
+    kind: Cluster
+    images: ["spec.imageName"]
+`,
+    manifest: `apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: pg
+  namespace: db
+spec:
+  instances: 3
+  imageName: ghcr.io/cloudnative-pg/postgresql:16.4
+  storage: {size: 1Gi}
+---
+# The Pod the operator then creates from the Cluster: already on the mirror, left alone.
+apiVersion: v1
+kind: Pod
+metadata: {name: pg-1, namespace: db}
+spec:
+  containers:
+    - name: postgres
+      image: harbor.edge.local/ghcr/cloudnative-pg/postgresql:16.4
+`,
   },
 };
