@@ -108,13 +108,16 @@ pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Out
     let Some(object) = request.object.filter(|o| o.get() != "null") else {
         return Outcome::reject(format!("request.object: missing for {}", request.operation));
     };
-    let reach = match (ephemeral, update && kind == Kind::Workload(Layout::Pod)) {
-        (true, _) => Reach::Ephemeral,
-        (false, true) => Reach::PodUpdate,
-        (false, false) => Reach::Whole,
-    };
     match kind {
-        Kind::Workload(layout) => admit_pod(request, object, layout, reach, settings, mirror),
+        Kind::Workload(layout) => {
+            let reach = match (ephemeral, update && layout == Layout::Pod) {
+                (true, _) => Reach::Ephemeral,
+                (false, true) => Reach::PodUpdate,
+                (false, false) => Reach::Whole,
+            };
+            admit_pod(request, object, layout, reach, settings, mirror)
+        }
+        // Like a workload's template, an update rolls out: every image is redirected.
         Kind::Listed(resource) => admit_listed(request, object, resource, settings, mirror),
     }
 }
@@ -178,8 +181,8 @@ fn admit_listed(
         Err(e) => return unreadable(request, e),
     };
     let mut warnings = Warnings::default();
-    for m in &listed.mismatches {
-        warnings.add(|| format!("{}: expected {}, found {}: left as is", m.at, m.expected, m.found));
+    for mismatch in &listed.mismatches {
+        warnings.add(|| format!("{mismatch}: left as is"));
     }
     let changes = Changes {
         redirects: Vec::new(),

@@ -102,9 +102,24 @@ impl fmt::Display for FieldPath {
 pub enum Found<'a> {
     /// A string where a path ends, and where it is (`spec.containers[0].image`).
     String(String, &'a RawValue),
-    /// A value of a type no path through it can use (a number where a string
-    /// or an object was expected): nothing below it is read.
-    Mismatch { at: String, expected: &'static str, found: Type },
+    /// A value of a type no path through it can use: nothing below it is read.
+    Mismatch(Mismatch),
+}
+
+/// A value of a type no path through it can use (a number where a string or
+/// an object was expected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Where, as a path from the root (`spec.imageName`).
+    pub at: String,
+    pub expected: &'static str,
+    pub found: Type,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: expected {}, found {}", self.at, self.expected, self.found)
+    }
 }
 
 /// An object on the paths that cannot be read (a wanted key written twice).
@@ -190,7 +205,9 @@ impl Node {
                     each.walk(item, &at.index(i), found)?;
                 }
             }
-            other => found.push(Found::Mismatch { at: at.to_string(), expected: self.expected(), found: other }),
+            other => {
+                found.push(Found::Mismatch(Mismatch { at: at.to_string(), expected: self.expected(), found: other }))
+            }
         }
         Ok(())
     }
@@ -247,7 +264,7 @@ mod tests {
         let found = FieldPaths::new(&paths).walk(raw).unwrap_or_else(|e| panic!("{}: {}", e.at, e.problem));
         let shown = |found: Found| match found {
             Found::String(at, raw) => format!("{at} = {}", raw.get()),
-            Found::Mismatch { at, expected, found } => format!("{at}: expected {expected}, found {found}"),
+            Found::Mismatch(mismatch) => mismatch.to_string(),
         };
         found.into_iter().map(shown).collect()
     }

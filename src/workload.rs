@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
-use crate::fieldpath::{FieldPaths, Found};
+use crate::fieldpath::{FieldPaths, Found, Mismatch};
 use crate::json::{self, Path, Type};
 
 /// The annotation that records the images a redirect replaced.
@@ -91,10 +91,6 @@ impl Resources {
     pub fn get(&self, group: &str, kind: &str) -> Option<&Resource> {
         let i = self.0.binary_search_by(|r| (r.group.as_str(), r.kind.as_str()).cmp(&(group, kind))).ok()?;
         self.0.get(i)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Resource> {
-        self.0.iter()
     }
 }
 
@@ -177,15 +173,6 @@ pub struct Listed<'a> {
     pub mismatches: Vec<Mismatch>,
 }
 
-/// A value of the wrong type on a listed kind's path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
-    /// The field path (`spec.imageName`).
-    pub at: String,
-    pub expected: &'static str,
-    pub found: Type,
-}
-
 impl Pod<'_> {
     /// Whether `spec.imagePullSecrets` names `secret`.
     pub fn has_pull_secret(&self, secret: &str) -> bool {
@@ -253,7 +240,7 @@ pub fn read_listed<'a>(object: &'a RawValue, resource: &Resource) -> Result<List
                     images.push(Image { key: Cow::Owned(at), literal, text, pull_never: false });
                 }
             }
-            Found::Mismatch { at, expected, found } => mismatches.push(Mismatch { at, expected, found }),
+            Found::Mismatch(mismatch) => mismatches.push(mismatch),
         }
     }
     Ok(Listed { meta, images, mismatches })

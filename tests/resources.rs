@@ -163,3 +163,22 @@ fn preview_lays_out_a_listed_kind_by_field_path() {
         }]
     );
 }
+
+#[test]
+fn a_thousand_paths_and_ten_thousand_values_are_all_redirected() {
+    let paths: Vec<String> = (0..1_000).map(|i| format!("spec.f{i}")).chain(["spec.steps[*].image".into()]).collect();
+    let settings = json!({"mappings": [{"source": "ghcr.io", "target": "harbor.local/ghcr"}], "annotateOriginals": false,
+                          "resources": [{"apiGroup": "example.com", "kind": "Widget", "images": paths}]});
+    let mut spec: serde_json::Map<String, Value> =
+        (0..1_000).map(|i| (format!("f{i}"), json!("ghcr.io/x/f:1"))).collect();
+    spec.insert("steps".into(), (0..10_000).map(|i| json!({"image": format!("ghcr.io/x/app{i}:1")})).collect());
+    let request = json!({"kind": {"group": "example.com", "version": "v1", "kind": "Widget"}, "operation": "CREATE",
+                         "object": {"metadata": {"name": "w"}, "spec": spec}});
+    let r = review(settings, request);
+    assert_eq!(r.patch.as_array().unwrap().len(), 11_000);
+    assert_eq!(
+        r.patch[10_999],
+        json!({"op": "replace", "path": "/spec/steps/9999/image", "value": "harbor.local/ghcr/x/app9999:1"})
+    );
+    assert_eq!(r.warnings.len(), 21);
+}

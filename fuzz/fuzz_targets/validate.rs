@@ -1,7 +1,8 @@
 //! `validate` on arbitrary bytes, and on fuzzed objects inside a plausible
-//! payload (so the fuzzer reaches the workload walk): never a panic, always a
-//! JSON response of the SDK's shape, a message with every rejection, and a
-//! mutated object that is valid JSON and that a second pass leaves alone.
+//! payload (so the fuzzer reaches the workload walk and a listed kind's field
+//! paths): never a panic, always a JSON response of the SDK's shape, a message
+//! with every rejection, and a mutated object that is valid JSON and that a
+//! second pass leaves alone.
 #![no_main]
 
 use image_redirect_policy::admission::validate;
@@ -10,6 +11,9 @@ use libfuzzer_sys::fuzz_target;
 
 const SETTINGS: &str = r#"{"mappings":[{"source":"docker.io","target":"harbor.local/hub","pullSecret":"hub"},
   {"source":"quay.io/team","target":"quay.io/mirror"}],"prefix":{"target":"edge.local:30003/mirror"},"exclude":{"images":["*pause*"]}}"#;
+/// A listed kind with paths through a field, a list and two lists.
+const RESOURCES: &str = r#"{"mappings":[{"source":"docker.io","target":"harbor.local/hub","pullSecret":"hub"}],
+  "resources":[{"apiGroup":"example.com","kind":"Widget","images":["spec.image","spec.containers[*].image","spec.stages[*].steps[*].image"]}]}"#;
 const MAPPINGS_ONLY: &str = r#"{"mappings":[{"source":"docker.io","target":"harbor.local/hub","pullSecret":"hub"},
   {"source":"docker.io/library","target":"docker.io/mirror"}]}"#;
 
@@ -22,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
             ("", "Pod", "UPDATE", false, MAPPINGS_ONLY),
             ("apps", "Deployment", "UPDATE", true, SETTINGS),
             ("batch", "CronJob", "CREATE", true, MAPPINGS_ONLY),
+            ("example.com", "Widget", "UPDATE", true, RESOURCES),
         ] {
             let payload = |object: &str| {
                 let old = if same_old { object } else { "{}" };
