@@ -66,16 +66,17 @@ pub fn render(previews: &[Preview]) -> String {
     out
 }
 
-/// One JSON object per container, one per line, for scripts:
+/// One JSON object per image, one per line, for scripts:
 /// `{"kind", "name", "list", "container", "before", "after", "rule", "warnings"}`
-/// (`rule` is `null` when the image stays), plus `"rejected"` when the policy
-/// would refuse the object.
+/// (`rule` is `null` when the image stays; for a kind the settings list,
+/// `list` is `null` and `container` the field path), plus `"rejected"` when
+/// the policy would refuse the object.
 pub fn render_json(previews: &[Preview]) -> String {
     let mut out = String::new();
     for preview in previews {
         for change in &preview.containers {
             let mut line = json!({
-                "kind": preview.kind, "name": preview.name, "list": change.list.key(),
+                "kind": preview.kind, "name": preview.name, "list": change.list.map(|list| list.key()),
                 "container": change.container, "before": change.before, "after": change.after,
                 "rule": change.rule, "warnings": warnings_about(preview, change),
             });

@@ -80,6 +80,16 @@ Cluster/pg
   warning: pull secret harbor-creds is not added: the Cluster must reference it itself
 "
     );
+    let out = run(&["preview", "--settings", "cli/tests/settings/operators.yaml", "--output", "json", "-"], cluster);
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        line,
+        json!({"kind": "Cluster", "name": "pg", "list": null, "container": "spec.imageName",
+               "before": "ghcr.io/cloudnative-pg/postgresql:16.4",
+               "after": "harbor.edge.local/ghcr/cloudnative-pg/postgresql:16.4", "rule": "mapping ghcr.io",
+               "warnings": ["spec.backup.image: expected a string, found a number: left as is",
+                            "pull secret harbor-creds is not added: the Cluster must reference it itself"]})
+    );
 }
 
 #[test]

@@ -84,7 +84,7 @@ fn image(path: &str, image: &str) -> Value {
 fn answer(outcome: &Outcome) -> (Value, Vec<String>) {
     match outcome {
         Outcome::Accepted { patch, warnings } => (serde_json::to_value(patch).unwrap(), warnings.clone()),
-        Outcome::Rejected { message, warnings } => (json!({"rejected": message}), warnings.clone()),
+        Outcome::Rejected { message, warnings, .. } => (json!({"rejected": message}), warnings.clone()),
         Outcome::InvalidSettings(message) => (json!({"invalid settings": message}), vec![]),
     }
 }
