@@ -54,20 +54,21 @@ impl Mapping {
     }
 }
 
-/// Two mappings with the same source; indices are positions in the settings.
+/// Two items of a settings list with the same key (mappings with the same
+/// source, a kind or a field path listed twice); indices are positions in the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DuplicateSource {
+pub struct Duplicate {
     pub first: usize,
     pub second: usize,
 }
 
-impl DuplicateSource {
-    /// Each source written again, against the one before it with that source,
-    /// among `(position, source)` pairs; sorts `sources` by source, then position.
-    pub fn find(sources: &mut [(usize, &str)]) -> Vec<DuplicateSource> {
-        sources.sort_by(|(a, source_a), (b, source_b)| source_a.cmp(source_b).then(a.cmp(b)));
-        let pairs = sources.windows(2).filter(|pair| pair[0].1 == pair[1].1);
-        pairs.map(|pair| DuplicateSource { first: pair[0].0, second: pair[1].0 }).collect()
+impl Duplicate {
+    /// Each key written again, against the one before it with that key,
+    /// among `(position, key)` pairs; sorts `keys` by key, then position.
+    pub fn find(keys: &mut [(usize, &str)]) -> Vec<Duplicate> {
+        keys.sort_by(|(a, key_a), (b, key_b)| key_a.cmp(key_b).then(a.cmp(b)));
+        let pairs = keys.windows(2).filter(|pair| pair[0].1 == pair[1].1);
+        pairs.map(|pair| Duplicate { first: pair[0].0, second: pair[1].0 }).collect()
     }
 }
 
@@ -138,11 +139,11 @@ impl Rules {
         mappings: Vec<Mapping>,
         prefix: Option<Destination>,
         exclude_images: Vec<Glob>,
-    ) -> Result<Self, Vec<DuplicateSource>> {
+    ) -> Result<Self, Vec<Duplicate>> {
         // Duplicates are found on a permutation, so they can be reported with
         // the positions the operator wrote; then the mappings take that order.
         let mut sources: Vec<(usize, &str)> = mappings.iter().map(|m| m.source.as_str()).enumerate().collect();
-        let duplicates = DuplicateSource::find(&mut sources);
+        let duplicates = Duplicate::find(&mut sources);
         if !duplicates.is_empty() {
             return Err(duplicates);
         }

@@ -40,7 +40,7 @@ use crate::fieldpath::{FieldPath, FieldPaths};
 use crate::glob::Glob;
 use crate::json::{self, Path, Type};
 use crate::reference::RegistryPath;
-use crate::rules::{Destination, DuplicateSource, Mapping, OnMissing, Rules};
+use crate::rules::{Destination, Duplicate, Mapping, OnMissing, Rules};
 use crate::workload::{Layout, Resource, Resources};
 
 /// Valid settings, ready to apply.
@@ -175,13 +175,13 @@ fn read_mappings(raw: Option<&RawValue>, path: &Path, under_prefix: bool, errors
     let failed = errors.0.len() > before;
     if failed {
         let sources = read.iter().filter_map(|(at, (source, _))| Some((*at, source.as_ref()?.as_str())));
-        report_duplicates(&DuplicateSource::find(&mut sources.collect::<Vec<_>>()), path, errors);
+        report_duplicates(&Duplicate::find(&mut sources.collect::<Vec<_>>()), path, errors);
     }
     let complete = read.into_iter().filter_map(|(_, (source, to))| Some(Mapping { source: source?, to: to? }));
     (complete.collect(), failed)
 }
 
-fn report_duplicates(duplicates: &[DuplicateSource], path: &Path, errors: &mut Errors) {
+fn report_duplicates(duplicates: &[Duplicate], path: &Path, errors: &mut Errors) {
     for d in duplicates {
         errors.add(&path.index(d.second).key("source"), format!("duplicates the source of {}", path.index(d.first)));
     }
@@ -252,13 +252,13 @@ fn read_exclude(raw: &RawValue, path: &Path, errors: &mut Errors) -> (Vec<String
 /// The listed kinds; a kind listed twice, or one the policy reads as a
 /// workload, is an error.
 fn read_resources(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Resources {
-    // Each with where it was written, for the error naming a kind listed twice.
-    let mut listed = list_of_objects(raw, path, RESOURCE_KEYS, errors, |members, path, errors| {
-        Some((path.to_string(), read_resource(members, path, errors)?))
+    let listed = list_of_objects(raw, path, RESOURCE_KEYS, errors, |members, path, errors| {
+        Some((path.position()?, read_resource(members, path, errors)?))
     });
-    listed.sort_by(|(_, a), (_, b)| (&a.group, &a.kind).cmp(&(&b.group, &b.kind)));
-    for (again, first, resource) in repeated(&listed, |a, b| (&a.group, &a.kind) == (&b.group, &b.kind)) {
-        errors.0.push(format!("{again}.kind: {} is already listed in {first}", kind_name(resource)));
+    let names: Vec<String> = listed.iter().map(|(_, resource)| kind_name(resource)).collect();
+    let mut keys: Vec<(usize, &str)> = listed.iter().zip(&names).map(|((at, _), name)| (*at, name.as_str())).collect();
+    for d in Duplicate::find(&mut keys) {
+        errors.add(&path.index(d.second).key("kind"), format!("duplicates the kind of {}", path.index(d.first)));
     }
     Resources::new(listed.into_iter().map(|(_, resource)| resource).collect())
 }
@@ -296,35 +296,19 @@ fn read_resource(members: [Option<&RawValue>; 3], path: &Path, errors: &mut Erro
 fn read_image_paths(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Option<Vec<FieldPath>> {
     let Some(raw) = present(raw) else { return required(path, "is required", errors) };
     let errors_before = errors.0.len();
-    // Each with where it was written, for the error naming a path listed twice.
-    let mut paths = list(Some(raw), path, errors, |raw, path, errors| {
+    let paths = list(Some(raw), path, errors, |raw, path, errors| {
         let text = string(raw, path, errors)?;
         let parsed = checked(path, &text, FieldPath::parse(&text), "is not a valid field path", errors)?;
-        Some((path.to_string(), parsed))
+        Some((path.position()?, parsed))
     });
-    paths.sort_by(|(_, a), (_, b)| a.as_str().cmp(b.as_str()));
-    for (again, first, repeated) in repeated(&paths, |a, b| a == b) {
-        errors.0.push(format!("{again}: {:?} is already listed in {first}", repeated.as_str()));
+    let mut keys: Vec<(usize, &str)> = paths.iter().map(|(at, field_path)| (*at, field_path.as_str())).collect();
+    for d in Duplicate::find(&mut keys) {
+        errors.add(&path.index(d.second), format!("duplicates {}", path.index(d.first)));
     }
     if paths.is_empty() && errors.0.len() == errors_before {
         errors.add(path, "must name at least one field path");
     }
     (errors.0.len() == errors_before).then(|| paths.into_iter().map(|(_, path)| path).collect())
-}
-
-/// In `sorted` (items with where they were written, stably sorted so that
-/// equal items keep their written order): each item equal to an earlier one,
-/// as (where, where the first was written, the item).
-fn repeated<T>(sorted: &[(String, T)], same: impl Fn(&T, &T) -> bool) -> Vec<(&str, &str, &T)> {
-    let mut found = Vec::new();
-    let mut first = 0;
-    for (i, (at, item)) in sorted.iter().enumerate().skip(1) {
-        match same(&sorted[first].1, item) {
-            true => found.push((at.as_str(), sorted[first].0.as_str(), item)),
-            false => first = i,
-        }
-    }
-    found
 }
 
 fn required<T>(path: &Path, message: &str, errors: &mut Errors) -> Option<T> {
