@@ -193,43 +193,7 @@ pub struct RegistryPath {
 
 impl RegistryPath {
     pub fn parse(text: &str) -> Result<Self, ReferenceError> {
-        if text.is_empty() {
-            return Err(ReferenceError::Empty);
-        }
-        // Settings carry thousands of these with every request: one scan finds
-        // everything the errors below depend on.
-        let (mut at, mut upper, mut slash, mut colon_in_path) = (false, false, None, false);
-        for (i, b) in text.bytes().enumerate() {
-            match b {
-                b'@' => at = true,
-                b'A'..=b'Z' => upper = true,
-                b'/' if slash.is_none() => slash = Some(i),
-                b':' if slash.is_some() => colon_in_path = true,
-                _ => {}
-            }
-        }
-        if at {
-            return Err(ReferenceError::DigestNotAllowed);
-        }
-        if upper {
-            return Err(ReferenceError::Uppercase);
-        }
-        let (registry, path) = match slash {
-            Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
-            None => (text, None),
-        };
-        let port = registry.bytes().rposition(|b| b == b':').map(|colon| &registry[colon + 1..]);
-        let tagged = port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) && !p.ends_with(']'));
-        if tagged || colon_in_path {
-            return Err(ReferenceError::TagNotAllowed);
-        }
-        check_registry(registry)?;
-        if !reads_as_registry(registry) {
-            return Err(ReferenceError::NotARegistry);
-        }
-        if let Some(path) = path {
-            check_path(path)?;
-        }
+        let registry = check_registry_path(text)?;
         let text = match text.strip_prefix(DOCKER_HUB_LEGACY) {
             Some(rest) if registry == DOCKER_HUB_LEGACY => format!("{DOCKER_HUB}{rest}"),
             _ => text.to_owned(),
@@ -256,6 +220,46 @@ impl fmt::Display for RegistryPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
+}
+
+/// Checks `text` as a registry path, as written; returns its registry.
+fn check_registry_path(text: &str) -> Result<&str, ReferenceError> {
+    if text.is_empty() {
+        return Err(ReferenceError::Empty);
+    }
+    // Settings carry thousands of these with every request: one scan finds
+    // everything the errors below depend on.
+    let (mut at, mut upper, mut slash, mut colon_in_path) = (false, false, None, false);
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'@' => at = true,
+            b'A'..=b'Z' => upper = true,
+            b'/' if slash.is_none() => slash = Some(i),
+            b':' if slash.is_some() => colon_in_path = true,
+            _ => {}
+        }
+    }
+    if at {
+        return Err(ReferenceError::DigestNotAllowed);
+    }
+    if upper {
+        return Err(ReferenceError::Uppercase);
+    }
+    let (registry, path) = match slash {
+        Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
+        None => (text, None),
+    };
+    let port = registry.bytes().rposition(|b| b == b':').map(|colon| &registry[colon + 1..]);
+    let tagged = port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) && !p.ends_with(']'));
+    if tagged || colon_in_path {
+        return Err(ReferenceError::TagNotAllowed);
+    }
+    check_registry(registry)?;
+    if !reads_as_registry(registry) {
+        return Err(ReferenceError::NotARegistry);
+    }
+    path.map_or(Ok(()), check_path)?;
+    Ok(registry)
 }
 
 /// Whether `name` equals `path` or lies below it, on whole segments:
