@@ -145,7 +145,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --profile e2e -- -D warnings
+	cargo clippy --workspace --all-targets --profile e2e --features image-redirect-e2e/registry -- -D warnings
 
 clean:
 	cargo clean
