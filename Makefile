@@ -103,7 +103,7 @@ bench: policy.wasm $(FLOORS)
 FUZZ_SECONDS ?= 30
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-	cd fuzz && for target in reference settings validate; do \
+	cd fuzz && for target in reference settings validate messages; do \
 		mkdir -p corpus/$$target && \
 		cargo +nightly fuzz run $$target corpus/$$target seeds/$$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
