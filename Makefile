@@ -97,7 +97,7 @@ $(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
 	cp target/floor/$(WASM_TARGET)/release/floor.wasm target/floor/accept.wasm
 
 bench: policy.wasm $(FLOORS)
-	cargo bench --profile e2e -p image-redirect-e2e --bench admission -- $(BENCH)
+	cargo bench -p image-redirect-e2e --bench admission -- $(BENCH)
 
 # Each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz; not part of `make test`).
 FUZZ_SECONDS ?= 30
