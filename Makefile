@@ -8,9 +8,10 @@ SHELL := /bin/bash
 WASM_TARGET := wasm32-wasip1
 POLICY_BUILD := target/$(WASM_TARGET)/release/image_redirect_policy.wasm
 SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
-# The embedded waPC host (wasmtime, as policy-server embeds it): optimised,
-# without the policy's LTO. Its registry client is the feature `registry`, which
-# only the tests, `push` and `run registry://` need; both builds share one wasmtime.
+# The embedded waPC host (wasmtime, as policy-server embeds it), built for a
+# short cold build (the `e2e` profile, see Cargo.toml; `make bench` builds an
+# optimised one). Its registry client is the feature `registry`, which only the
+# tests, `push` and `run registry://` need; both builds share one wasmtime.
 HOST_BUILD := cargo build --profile e2e -p image-redirect-e2e
 HOST := target/e2e/image-redirect-e2e
 REGISTRY ?= ghcr.io/image-redirect-policy/policies/image-redirect
@@ -34,7 +35,7 @@ demo: policy.wasm host
 	@$(HOST) demo --policy policy.wasm
 
 host:
-	@echo "==> the embedded waPC host (wasmtime; a few minutes the first time, seconds after)"
+	@echo "==> the embedded waPC host (wasmtime; about two minutes the first time, seconds after)"
 	$(HOST_BUILD)
 
 test: unit-tests cli-tests e2e-host-tests e2e-suite-tests e2e-tests playground-tests
@@ -97,6 +98,7 @@ $(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
 	cp target/floor/$(WASM_TARGET)/release/floor.wasm target/floor/accept.wasm
 
 bench: policy.wasm $(FLOORS)
+	@echo "==> benchmarks on an optimised host (the bench profile; about 9 minutes to build the first time)"
 	cargo bench -p image-redirect-e2e --bench admission -- $(BENCH)
 
 # Each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz; not part of `make test`).
