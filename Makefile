@@ -166,7 +166,7 @@ playground/dist/index.html: $(PLAYGROUND_SOURCES)
 	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	cargo build --release --target wasm32-unknown-unknown -p image-redirect-playground
 	rm -rf playground/dist && mkdir -p playground/dist
-	wasm-bindgen --target no-modules --no-typescript --out-dir playground/dist $(PLAYGROUND_WASM)
+	wasm-bindgen --target no-modules --no-typescript --remove-name-section --remove-producers-section --out-dir playground/dist $(PLAYGROUND_WASM)
 	{ printf 'globalThis.ENGINE_WASM = "'; base64 -w0 playground/dist/image_redirect_playground_bg.wasm; printf '";\n'; } > playground/dist/engine-wasm.js
 	cp playground/web/* playground/dist/
 

@@ -104,7 +104,8 @@ fn object(document: &Value, settings: &image_redirect_policy::settings::Settings
     }))
 }
 
-/// K3s and containerd files for the registries the settings name themselves.
+/// K3s, containerd and containers-registries.conf files for the registries the
+/// settings name themselves.
 fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
     let render = |format| {
         let request = export::Request { format, registries: &[], scheme: "https" };
@@ -112,5 +113,9 @@ fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
             export.files.iter().map(|f| format!("# {}\n{}", f.path, f.text)).collect::<Vec<_>>().join("\n")
         })
     };
-    json!({"k3s": render(export::Format::K3s).ok(), "containerd": render(export::Format::Containerd).ok()})
+    json!({
+        "k3s": render(export::Format::K3s).ok(),
+        "containerd": render(export::Format::Containerd).ok(),
+        "registriesConf": render(export::Format::RegistriesConf).ok(),
+    })
 }

@@ -85,6 +85,7 @@ await check("typed settings and manifest fill the table", async (page) => {
   assert.deepEqual(await page.$$eval("#settings-errors li", (items) => items.length), 0);
   assert.match(await page.textContent("#patch"), /"op": "replace",\s+"path": "\/spec\/containers\/0\/image",\s+"value": "harbor.edge.local\/dockerhub\/library\/nginx:1.27"/);
   assert.match(await page.textContent("#k3s"), /"\^\(\.\*\)\$": "dockerhub\/\$1"/);
+  assert.match(await page.textContent("#registries-conf"), /\[\[registry\]\]\n  prefix = "docker.io"\n  location = "harbor.edge.local\/dockerhub"\n/);
 });
 
 await check("bad settings are named by field", async (page) => {

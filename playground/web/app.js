@@ -32,6 +32,7 @@ function update() {
   $("patch").textContent = objects.filter((o) => o.patch).map((o) => `# ${o.kind}/${o.name}\n${JSON.stringify(o.patch, null, 2)}`).join("\n");
   $("k3s").textContent = answer.export ? answer.export.k3s || "" : "";
   $("containerd").textContent = answer.export ? answer.export.containerd || "" : "";
+  $("registries-conf").textContent = answer.export ? answer.export.registriesConf || "" : "";
 }
 
 function showErrors(errors) {
