@@ -22,9 +22,13 @@ FLOOR_BUILD := cargo build --release --target $(WASM_TARGET) --manifest-path e2e
 
 .PHONY: demo host test unit-tests cli-tests image-redirect playground playground-tests e2e-host-tests e2e-tests e2e-suite-tests bats-tools registry-tools runtime-tools bench fuzz fmt lint clean push wasm-target artifacthub-pkg.yml
 
+# Panic locations name source files: the dependencies' are written as /cargo/…,
+# not under this machine's cargo home, so any clone builds the same bytes.
+POLICY_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
+
 policy.wasm: $(SOURCES) | wasm-target
 	@echo "==> policy.wasm: the policy for $(WASM_TARGET) (release, LTO; about a minute the first time)"
-	cargo build --target $(WASM_TARGET) --release
+	RUSTFLAGS="$(RUSTFLAGS) $(POLICY_RUSTFLAGS)" cargo build --target $(WASM_TARGET) --release
 	cp $(POLICY_BUILD) policy.wasm
 
 wasm-target:

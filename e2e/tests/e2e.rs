@@ -2,7 +2,7 @@
 //! policy-server evaluates it, against the fixtures in e2e/fixtures/.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use image_redirect_e2e::demo::{fixtures, images_in, policy_wasm, read_json};
@@ -337,4 +337,23 @@ fn every_mutated_fixture_object_reads_as_its_kind_with_the_patched_images() {
         }
     }
     assert!(checked >= 30, "only {checked} mutated objects checked");
+}
+
+/// The artifact names its dependencies' source files as `/cargo/…` (the
+/// Makefile's `--remap-path-prefix`) and its own relative to the repository,
+/// never by the paths of the machine that built it: those differ from clone to
+/// clone (so would the bytes), and are nobody's business.
+#[test]
+fn the_artifact_names_no_path_of_the_build_machine() {
+    let wasm = std::fs::read(policy_wasm()).unwrap();
+    let holds = |text: &str| wasm.windows(text.len()).any(|w| w == text.as_bytes());
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cargo"));
+    for path in [repository, cargo_home.as_path()] {
+        let path = format!("{}/", path.display());
+        assert!(!holds(&path), "policy.wasm names {path}: build it with `make policy.wasm`");
+    }
+    assert!(holds("/cargo/registry/src/"), "the dependencies' source files are named under /cargo/");
 }
