@@ -26,7 +26,7 @@ FLOOR_BUILD := cargo build --release --target $(WASM_TARGET) --manifest-path e2e
 # not under this machine's cargo home, so any clone builds the same bytes.
 POLICY_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 
-policy.wasm: $(SOURCES) | wasm-target
+policy.wasm: $(SOURCES) Makefile | wasm-target
 	@echo "==> policy.wasm: the policy for $(WASM_TARGET) (release, LTO; about a minute the first time)"
 	RUSTFLAGS="$(RUSTFLAGS) $(POLICY_RUSTFLAGS)" cargo build --target $(WASM_TARGET) --release
 	cp $(POLICY_BUILD) policy.wasm
