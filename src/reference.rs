@@ -224,11 +224,57 @@ impl fmt::Display for RegistryPath {
 
 /// Checks `text` as a registry path, as written; returns its registry.
 fn check_registry_path(text: &str) -> Result<&str, ReferenceError> {
+    match plain_registry_len(text) {
+        Some(len) => Ok(&text[..len]),
+        None => check_registry_path_fully(text),
+    }
+}
+
+/// The registry's length when `text` is a registry path of the usual shape (a
+/// lower-case host name with a `.`, or `localhost`, maybe a port, maybe a
+/// path), found in one scan: settings carry thousands of these with every
+/// request. Anything else, every error included, takes the full check, which
+/// accepts all this accepts (a unit test holds the two together).
+fn plain_registry_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut host, mut dotted, mut rest) = (HostScan::START, false, bytes);
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b':' || b == b'/' {
+            break;
+        }
+        if b.is_ascii_uppercase() || !host.next(b) {
+            return None;
+        }
+        dotted |= b == b'.';
+        rest = tail;
+    }
+    let host_len = bytes.len() - rest.len();
+    if let Some(port) = rest.strip_prefix(b":") {
+        let digits = port.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &port[digits..];
+    }
+    let registry_len = bytes.len() - rest.len();
+    let reads_as_registry = dotted || registry_len > host_len || &text[..host_len] == "localhost";
+    let path = match rest.split_first() {
+        None => true,
+        Some((b'/', path)) => {
+            let mut scan = PathScan::START;
+            path.iter().all(|&b| scan.next(b)) && scan.complete()
+        }
+        Some(_) => false,
+    };
+    (host.complete() && reads_as_registry && path).then_some(registry_len)
+}
+
+/// Every rule of a registry path, each failure with its own error.
+fn check_registry_path_fully(text: &str) -> Result<&str, ReferenceError> {
     if text.is_empty() {
         return Err(ReferenceError::Empty);
     }
-    // Settings carry thousands of these with every request: one scan finds
-    // everything the errors below depend on.
+    // One scan finds everything the errors below depend on.
     let (mut at, mut upper, mut slash, mut colon_in_path) = (false, false, None, false);
     for (i, b) in text.bytes().enumerate() {
         match b {
@@ -359,41 +405,76 @@ fn check_registry(registry: &str) -> Result<(), ReferenceError> {
 /// Dot-separated components of `[A-Za-z0-9]`, each starting and ending with
 /// one, with `-` allowed inside.
 fn is_host(host: &[u8]) -> bool {
-    let mut previous = b'.';
-    for &b in host {
+    let mut scan = HostScan::START;
+    host.iter().all(|&b| scan.next(b)) && scan.complete()
+}
+
+/// [`is_host`] a byte at a time, so one loop can check a host among other things.
+struct HostScan {
+    previous: u8,
+}
+
+impl HostScan {
+    const START: Self = Self { previous: b'.' };
+
+    fn next(&mut self, b: u8) -> bool {
         let ok = match b {
-            b'.' => previous.is_ascii_alphanumeric(),
-            b'-' => previous != b'.',
+            b'.' => self.previous.is_ascii_alphanumeric(),
+            b'-' => self.previous != b'.',
             _ => b.is_ascii_alphanumeric(),
         };
-        if !ok {
-            return false;
-        }
-        previous = b;
+        self.previous = b;
+        ok
     }
-    previous.is_ascii_alphanumeric()
+
+    fn complete(&self) -> bool {
+        self.previous.is_ascii_alphanumeric()
+    }
 }
 
 /// Components of lower-case alphanumeric runs joined by `.`, `_`, `__` or any
 /// run of `-`, themselves joined by `/`; checked in one scan.
 fn check_path(path: &str) -> Result<(), ReferenceError> {
-    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let (mut previous, mut underscores) = (b'/', 0);
-    for (i, b) in path.bytes().enumerate() {
-        let ok = match b {
-            b'/' | b'.' => alnum(previous),
-            b'_' => alnum(previous) || (previous == b'_' && underscores == 1),
-            b'-' => alnum(previous) || previous == b'-',
-            _ => alnum(b),
-        };
-        if !ok {
-            // An upper-case letter anywhere says more than the first bad byte.
-            return Err(if has_upper(&path[i..]) { ReferenceError::Uppercase } else { ReferenceError::Path });
-        }
-        underscores = if b == b'_' { underscores + 1 } else { 0 };
-        previous = b;
+    let mut scan = PathScan::START;
+    match path.bytes().position(|b| !scan.next(b)) {
+        // An upper-case letter anywhere says more than the first bad byte.
+        Some(bad) if has_upper(&path[bad..]) => Err(ReferenceError::Uppercase),
+        Some(_) => Err(ReferenceError::Path),
+        None if scan.complete() => Ok(()),
+        None => Err(ReferenceError::Path),
     }
-    if alnum(previous) { Ok(()) } else { Err(ReferenceError::Path) }
+}
+
+/// [`check_path`] a byte at a time.
+struct PathScan {
+    previous: u8,
+    underscores: u8,
+}
+
+impl PathScan {
+    const START: Self = Self { previous: b'/', underscores: 0 };
+
+    fn next(&mut self, b: u8) -> bool {
+        let previous = self.previous;
+        let ok = match b {
+            b'/' | b'.' => path_alnum(previous),
+            b'_' => path_alnum(previous) || (previous == b'_' && self.underscores == 1),
+            b'-' => path_alnum(previous) || previous == b'-',
+            _ => path_alnum(b),
+        };
+        // At most 3: a third `_` in a row is refused, and the scan stops there.
+        self.underscores = if b == b'_' { self.underscores + 1 } else { 0 };
+        self.previous = b;
+        ok
+    }
+
+    fn complete(&self) -> bool {
+        path_alnum(self.previous)
+    }
+}
+
+fn path_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
 fn check_tag(tag: &str) -> Result<(), ReferenceError> {
@@ -429,4 +510,60 @@ fn check_digest(digest: &str) -> Result<&str, ReferenceError> {
         return Err(ReferenceError::Digest);
     }
     Ok(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{check_registry_path_fully, plain_registry_len};
+
+    /// `None`: the full check decides (and says why, for an error).
+    #[test]
+    fn the_one_scan_takes_the_usual_shapes_and_leaves_the_rest() {
+        #[rustfmt::skip]
+        let cases = [
+            ("docker.io",                          Some("docker.io")),
+            ("harbor.edge.local/dockerhub",        Some("harbor.edge.local")),
+            ("10.10.254.254:8000/spectro-images",  Some("10.10.254.254:8000")),
+            ("localhost:5000",                     Some("localhost:5000")),
+            ("localhost/a__b/c-d.e",               Some("localhost")),
+            ("registry-12.example.com",            Some("registry-12.example.com")),
+            ("mirror:5000",                        Some("mirror:5000")),
+            ("mirror",                             None), // not a registry
+            ("localhos/x",                         None),
+            ("Harbor.local",                       None), // upper case
+            ("harbor.local/Team",                  None),
+            ("harbor.local:",                      None), // empty port
+            ("harbor.local:80x",                   None),
+            ("harbor.local/x:1",                   None), // a tag
+            ("harbor.local/x@sha256:00",           None),
+            ("[::1]:5000/x",                       None), // IPv6: the full check
+            ("harbor.local/",                      None),
+            ("harbor.local//x",                    None),
+            ("harbor.local/x___y",                 None),
+            ("-harbor.local",                      None),
+            ("harbor-.local",                      None),
+            ("harbor..local",                      None),
+            ("/x",                                 None),
+            ("",                                   None),
+        ];
+        for (text, registry) in cases {
+            assert_eq!(plain_registry_len(text).map(|len| &text[..len]), registry, "{text:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// What the one scan accepts, the full check accepts, with the same registry.
+        #[test]
+        fn the_one_scan_accepts_nothing_the_full_check_refuses(
+            text in "[a-bA:/._@\\-0-9\\[\\]]{0,16}|[a-cA]{1,3}(\\.[a-cA-]{1,3}){0,2}(:[0-9a]{0,3})?(/[a-cA_.:@-]{0,4}){0,3}",
+        ) {
+            if let Some(len) = plain_registry_len(&text) {
+                prop_assert_eq!(check_registry_path_fully(&text), Ok(&text[..len]));
+            }
+        }
+    }
 }
