@@ -1,0 +1,152 @@
+//! The command line: every subcommand's arguments, help and examples (clap
+//! derive). What each subcommand does lives in `command/`, one module each.
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+use image_redirect_cli::export::Format;
+
+#[derive(Parser)]
+#[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 ok, 1 error, 2 rules lost under --strict.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    Export(ExportArgs),
+    Preview(PreviewArgs),
+    Import(ImportArgs),
+    Completions(CompletionsArgs),
+}
+
+/// Write the settings as a container runtime's registry configuration.
+///
+/// Each mapping becomes a mirror (for K3s, RKE2 and containerd only mappings of
+/// whole registries; registries-conf, for CRI-O and Podman, matches paths too);
+/// what a runtime cannot do as the policy does (exclusions, pull secrets,
+/// registry checks...) is a `warning:` line on stderr and a comment in every file.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect export --format k3s --settings settings.yaml --out /tmp/node
+  image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
+  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node")]
+pub struct ExportArgs {
+    /// The runtime's file format.
+    #[arg(long, value_parser = format_parser())]
+    pub format: Format,
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// A registry to mirror under the prefix (a runtime cannot name "every registry"); repeatable.
+    #[arg(long = "registry", value_name = "REGISTRY")]
+    pub registries: Vec<String>,
+    /// How the mirrors are reached.
+    #[arg(long, value_enum, default_value_t = Scheme::Https)]
+    pub scheme: Scheme,
+    /// Write the files under DIR instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Exit with status 2 when a rule cannot be carried out at the node.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Show what the policy does to each container of some manifests.
+///
+/// Every object goes through the policy's admission path as a CREATE request;
+/// registries are not asked (`verify` and `pinDigest` show the image kept).
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect preview --settings settings.yaml deploy/*.yaml
+  kubectl get deploy -A -o yaml | image-redirect preview --settings settings.yaml --output json -")]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// `text` for people; `json` for scripts: one JSON object per container, one per line.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Manifests: multi-document YAML or JSON, `List`s included; `-` reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+}
+
+/// Turn another tool's redirect configuration into the policy's documents.
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub from: ImportFrom,
+}
+
+#[derive(Subcommand)]
+pub enum ImportFrom {
+    Palette(PaletteArgs),
+}
+
+/// Turn Palette Edge user-data into the policy's settings, ClusterAdmissionPolicy and pull secrets.
+///
+/// Reads the registry fields of `stylus` (the webhook switch, `registryCredentials`, `externalRegistries`)
+/// and writes settings.yaml, policy.yaml and, when the user-data holds credentials, secrets.yaml. What the
+/// policy cannot carry out is a `warning:` line on stderr and a comment in the documents; a value the policy
+/// would refuse is an error naming its user-data path, and nothing is written.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect import palette user-data.yaml --out deploy/
+  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict")]
+pub struct PaletteArgs {
+    /// The Edge user-data (`#cloud-config` YAML); `-` reads stdin.
+    #[arg(value_name = "USER-DATA")]
+    pub user_data: String,
+    /// The local Harbor of the Harbor Edge-Native Config pack (not in user-data): every image is pulled
+    /// from under it, after the mapping rules.
+    #[arg(long, value_name = "HOST[:PORT][/PATH]")]
+    pub primary_registry: Option<String>,
+    /// The namespace of the pull secrets.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub secret_namespace: String,
+    /// The policy's module [default: this version's published OCI reference].
+    #[arg(long, value_name = "REF")]
+    pub module: Option<String>,
+    /// Write the documents under DIR (secrets.yaml with mode 0600) instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Exit with status 2 when the policy cannot carry out something the user-data says.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Print a shell completion script.
+#[derive(Args)]
+#[command(after_help = "Example:
+  image-redirect completions bash > /etc/bash_completion.d/image-redirect")]
+pub struct CompletionsArgs {
+    pub shell: Shell,
+}
+
+#[derive(Args)]
+pub struct SettingsArg {
+    /// The policy's settings, YAML or JSON (as in a ClusterAdmissionPolicy's `settings`).
+    #[arg(long = "settings", value_name = "SETTINGS")]
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Scheme {
+    Https,
+    Http,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// `--format` takes the names `export::Format` gives its formats.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(Format::name))
+        .try_map(|name| Format::parse(&name).ok_or_else(|| format!("unknown format {name:?}")))
+}
