@@ -84,7 +84,8 @@ pub fn evaluate(payload: &[u8], mirror: &dyn Mirror) -> Outcome {
 }
 
 /// Decides one request under valid settings; `mirror` answers the lookups
-/// that destinations with `verify` or `pinDigest` ask for.
+/// that destinations with `verify` or `pinDigest` ask for (for `pinDigest:
+/// source`, at the source registry too).
 pub fn admit(request: &Request, settings: &Settings, mirror: &dyn Mirror) -> Outcome {
     let Some(kind) = Kind::of(&request.kind.group, &request.kind.kind, &settings.resources) else {
         return Outcome::accept();
@@ -209,12 +210,12 @@ fn redirect_all<'p, 'a: 'p>(
     let planned: Vec<_> = images.filter_map(|i| redirect(i, settings, changes.pull_secrets, &mut warnings)).collect();
     let mut lookups = Lookups::new(mirror);
     for planned in planned {
-        match lookups.resolve(&planned.image, planned.destination) {
+        match lookups.resolve(&planned.from.text, &planned.image, planned.destination) {
             Ok(pinned) => changes.redirects.push(Redirect { image: pinned.unwrap_or(planned.image), ..planned }),
-            Err(cause) if planned.destination.on_missing == OnMissing::Reject => {
-                return Outcome::reject(mirror::refused(&planned.from.text, &planned.image, &cause));
+            Err(why) if planned.destination.on_missing == OnMissing::Reject => {
+                return Outcome::reject(mirror::refused(&planned.from.text, &planned.image, &why));
             }
-            Err(cause) => warnings.add(|| mirror::kept(&planned.from.text, &planned.image, &cause)),
+            Err(why) => warnings.add(|| mirror::kept(&planned.from.text, &planned.image, &why)),
         }
     }
     let verdict = match response::mutate(object, &changes, &mut warnings) {

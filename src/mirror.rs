@@ -1,5 +1,7 @@
-//! Asking the destination registry about a redirected image: does it exist,
-//! and what is its digest; and, when that cannot be had, why, in one line.
+//! Asking registries about a redirected image: does the destination serve
+//! it, with which digest, and (for `pinDigest: source`) is that the digest
+//! the source registry gives the original; and, when the redirect cannot be
+//! written as asked, why, in one line.
 //!
 //! The policy itself never does I/O: it asks through [`Mirror`], which the
 //! waPC layer answers with Kubewarden's `oci/v1/manifest_digest` host
@@ -8,7 +10,7 @@
 
 use crate::reference::Reference;
 use crate::response::{LINE_MAX, cut, one_line, shown, shown_at_most};
-use crate::rules::Destination;
+use crate::rules::{Destination, PinDigest};
 
 /// Whatever can resolve an image to its manifest digest.
 pub trait Mirror {
@@ -26,57 +28,129 @@ impl Mirror for NoMirror {
     }
 }
 
-/// At most this many distinct images are looked up per request. A first lookup
-/// is a registry round trip for policy-server, and a Pod names a handful of
-/// images: a request naming thousands must not fan out into thousands of
-/// calls. Past the limit an image counts as not found, and `onMissing` decides.
+/// At most this many distinct images are checked per request, whatever the
+/// lookups each takes (one for `verify` and `pinDigest: mirror`, two or three
+/// for `pinDigest: source`). A first lookup is a registry round trip for
+/// policy-server, and a Pod names a handful of images: a request naming
+/// thousands must not fan out into thousands of calls. Past the limit an
+/// image counts as not available, and `onMissing` decides.
 pub const LOOKUPS_MAX: usize = 100;
 
+/// Why a redirect cannot be written as its destination asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The destination does not serve the redirected image, or could not be
+    /// asked: the host's error.
+    Missing(String),
+    /// The source registry could not resolve `source` (the original image,
+    /// normalised) to the digest `pinDigest: source` pins: the host's error.
+    Unresolved { source: String, error: String },
+    /// The destination lacks the source's digest and its tag holds another:
+    /// not a digest-preserving copy (one platform of an index, a `docker
+    /// push`), a stale cache, or other content.
+    Mismatch { source: String, source_digest: String, mirror_digest: String },
+}
+
 /// Lookups made while deciding one request: an image shared by several
-/// containers is asked about once.
+/// containers is checked once, and a reference asked for twice (the same tag
+/// behind two images) is asked once.
 pub struct Lookups<'m> {
     mirror: &'m dyn Mirror,
     answers: Vec<(String, Result<String, String>)>,
+    /// The images checked so far, normalised: what [`LOOKUPS_MAX`] counts.
+    images: Vec<String>,
 }
 
 impl<'m> Lookups<'m> {
     pub fn new(mirror: &'m dyn Mirror) -> Self {
-        Self { mirror, answers: Vec::new() }
+        Self { mirror, answers: Vec::new(), images: Vec::new() }
     }
 
-    /// What a redirect to `image` at `destination` should write instead of
-    /// `image`: `None` for `image` itself, or the image pinned to its digest
-    /// (checked to be a valid reference); `Err` with the cause when it is missing.
+    /// What a redirect of `original` (as written) to `image` at `destination`
+    /// should write instead of `image`: `None` for `image` itself, or the
+    /// image pinned to a digest (checked to be a valid reference); `Err` with
+    /// why it cannot be written.
     ///
     /// A lookup happens only when the destination asks for one. An image that
-    /// already carries a digest is never pinned again; verifying it asks for
-    /// exactly that digest.
-    pub fn resolve(&mut self, image: &str, destination: &Destination) -> Result<Option<String>, String> {
-        let pinned = image.contains('@');
-        if !destination.verify && (pinned || !destination.pin_digest) {
+    /// already carries a digest is never pinned again: the destination is
+    /// asked for exactly that digest (with `verify`, and always with
+    /// `pinDigest: source`), the source never.
+    pub fn resolve(
+        &mut self,
+        original: &str,
+        image: &str,
+        destination: &Destination,
+    ) -> Result<Option<String>, Unavailable> {
+        let has_digest = image.contains('@');
+        let asks = match destination.pin_digest {
+            PinDigest::Off => destination.verify,
+            PinDigest::Mirror => destination.verify || !has_digest,
+            PinDigest::Source => true,
+        };
+        if !asks {
             return Ok(None);
         }
-        let digest = self.digest(image)?;
-        if !destination.pin_digest || pinned {
-            return Ok(None);
+        let source = Reference::parse(original).map_or_else(|_| original.to_owned(), |r| r.to_string());
+        self.count(&source)?;
+        match destination.pin_digest {
+            PinDigest::Mirror if !has_digest => {
+                let digest = self.digest(image).map_err(Unavailable::Missing)?;
+                pinned(image, &digest).map(Some).map_err(Unavailable::Missing)
+            }
+            PinDigest::Source if !has_digest => self.pin_to_source(&source, image).map(Some),
+            _ => self.digest(image).map(|_| None).map_err(Unavailable::Missing),
         }
-        let pinned = format!("{image}@{digest}");
-        match Reference::parse(&pinned) {
-            Ok(_) => Ok(Some(pinned)),
-            Err(_) => Err(format!("the registry answered an unusable digest ({digest})")),
+    }
+
+    /// `image` pinned to the digest the source gives `source`, if the
+    /// destination serves that digest there.
+    fn pin_to_source(&mut self, source: &str, image: &str) -> Result<String, Unavailable> {
+        let unresolved = |error| Unavailable::Unresolved { source: source.to_owned(), error };
+        let source_digest = self.digest(source).map_err(unresolved)?;
+        let pinned = pinned(image, &source_digest).map_err(unresolved)?;
+        match self.digest(&pinned) {
+            Ok(_) => Ok(pinned),
+            // Only to explain: what the destination's tag holds instead.
+            Err(error) => Err(match self.digest(image) {
+                Ok(mirror_digest) if mirror_digest != source_digest => {
+                    Unavailable::Mismatch { source: source.to_owned(), source_digest, mirror_digest }
+                }
+                Ok(_) => Unavailable::Missing(error),
+                Err(tag_error) => Unavailable::Missing(tag_error),
+            }),
         }
+    }
+
+    /// Counts `image` (normalised) among the images checked, unless the
+    /// request has named too many already.
+    fn count(&mut self, image: &str) -> Result<(), Unavailable> {
+        if self.images.iter().any(|checked| checked == image) {
+            return Ok(());
+        }
+        if self.images.len() == LOOKUPS_MAX {
+            let why = format!("not checked: the request names more than {LOOKUPS_MAX} images to look up");
+            return Err(Unavailable::Missing(why));
+        }
+        self.images.push(image.to_owned());
+        Ok(())
     }
 
     fn digest(&mut self, image: &str) -> Result<String, String> {
         if let Some((_, answer)) = self.answers.iter().find(|(asked, _)| asked == image) {
             return answer.clone();
         }
-        if self.answers.len() == LOOKUPS_MAX {
-            return Err(format!("not checked: the request names more than {LOOKUPS_MAX} images to look up"));
-        }
         let answer = self.mirror.manifest_digest(image);
         self.answers.push((image.to_owned(), answer.clone()));
         answer
+    }
+}
+
+/// `image@digest`, if that is a valid reference.
+fn pinned(image: &str, digest: &str) -> Result<String, String> {
+    let pinned = format!("{image}@{digest}");
+    match Reference::parse(&pinned) {
+        Ok(_) => Ok(pinned),
+        Err(_) => Err(format!("the registry answered an unusable digest ({digest})")),
     }
 }
 
@@ -86,6 +160,8 @@ pub const CAUSE_MAX: usize = 80;
 /// A redirect is shown with at least this many characters, even if the line
 /// then needs cutting.
 const IMAGE_IN_MESSAGE_MIN: usize = 40;
+/// Hex characters of a digest shown in a message, as `docker images` shows them.
+const DIGEST_HEX_SHOWN: usize = 12;
 
 /// Wrappers hosts put around a failed lookup, outermost first: the SDK's, then
 /// waPC's, then policy-evaluator's (what policy-server and kwctl run).
@@ -124,29 +200,63 @@ pub fn cause(error: &str) -> String {
     cut(&one_line(&words), CAUSE_MAX)
 }
 
-/// The warning for an image kept because its redirect is not available.
-pub fn kept(image: &str, redirect: &str, error: &str) -> String {
-    let cause = cause(error);
-    fitted(image, redirect, |image, redirect| {
-        format!("image left unchanged: {image}: {redirect} is not available: {cause}")
-    })
+/// The warning for an image kept because its redirect cannot be written as
+/// its destination asks.
+pub fn kept(image: &str, redirect: &str, why: &Unavailable) -> String {
+    explained(false, image, redirect, why)
 }
 
-/// The rejection when an image's redirect is not available and `onMissing` is `reject`.
-pub fn refused(image: &str, redirect: &str, error: &str) -> String {
-    let cause = cause(error);
-    fitted(image, redirect, |image, redirect| {
-        format!("image {image} would be redirected to {redirect}, which is not available: {cause}")
-    })
+/// The rejection when an image's redirect cannot be written as its
+/// destination asks and `onMissing` is `reject`.
+pub fn refused(image: &str, redirect: &str, why: &Unavailable) -> String {
+    explained(true, image, redirect, why)
 }
 
-/// `message` with both images, in at most [`LINE_MAX`] characters: the
-/// redirect is cut to what the rest of the line leaves.
-fn fitted(image: &str, redirect: &str, message: impl Fn(&str, &str) -> String) -> String {
+/// `why` after the image (and, `refusing`, its redirect): a warning names
+/// what is missing or differs, a rejection goes on from the redirect.
+fn explained(refusing: bool, image: &str, redirect: &str, why: &Unavailable) -> String {
+    let lead = |image: &str, redirect: &str| match refusing {
+        true => format!("image {image} would be redirected to {redirect}, "),
+        false => format!("image left unchanged: {image}: "),
+    };
+    let subject = |redirect: &str| if refusing { "which".to_owned() } else { redirect.to_owned() };
+    match why {
+        Unavailable::Missing(error) => {
+            let cause = cause(error);
+            fitted(image, [redirect], |image, [redirect]| {
+                format!("{}{} is not available: {cause}", lead(image, redirect), subject(redirect))
+            })
+        }
+        Unavailable::Unresolved { source, error } => {
+            let (cause, but) = (cause(error), if refusing { "but " } else { "" });
+            fitted(image, [redirect, source], |image, [redirect, source]| {
+                format!("{}{but}{source} cannot be resolved to a digest: {cause}", lead(image, redirect))
+            })
+        }
+        Unavailable::Mismatch { source, source_digest, mirror_digest } => {
+            let (theirs, ours) = (short_digest(mirror_digest), short_digest(source_digest));
+            fitted(image, [redirect, source], |image, [redirect, source]| {
+                format!("{}{} is {theirs} but {source} is {ours}", lead(image, redirect), subject(redirect))
+            })
+        }
+    }
+}
+
+/// A digest as `docker images` shows one: the algorithm and 12 hex characters.
+fn short_digest(digest: &str) -> String {
+    let algorithm = digest.find(':').map_or(0, |colon| colon + 1);
+    cut(&one_line(digest), algorithm + DIGEST_HEX_SHOWN + 1)
+}
+
+/// `message` with the image and each of `references`, in at most
+/// [`LINE_MAX`] characters: the references share what the rest of the line leaves.
+fn fitted<const N: usize>(image: &str, references: [&str; N], message: impl Fn(&str, [&str; N]) -> String) -> String {
     let image = shown(image);
-    // A cut image comes with quotes and an ellipsis.
-    let room = LINE_MAX.saturating_sub(message(&image, "").chars().count() + 3).max(IMAGE_IN_MESSAGE_MIN);
-    cut(&message(&image, &shown_at_most(redirect, room)), LINE_MAX)
+    // A cut reference comes with quotes and an ellipsis.
+    let fixed = message(&image, [""; N]).chars().count() + 3 * N;
+    let room = (LINE_MAX.saturating_sub(fixed) / N).max(IMAGE_IN_MESSAGE_MIN);
+    let references = references.map(|reference| shown_at_most(reference, room));
+    cut(&message(&image, references.each_ref().map(String::as_str)), LINE_MAX)
 }
 
 /// The last entry of an anyhow `Caused by:` block, or the first line.

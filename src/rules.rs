@@ -19,14 +19,37 @@ pub struct Destination {
     /// Ask the registry whether the redirected image exists before writing it.
     pub verify: bool,
     pub on_missing: OnMissing,
-    /// Write the redirected image with the digest the registry reports.
-    pub pin_digest: bool,
+    /// Which registry's digest the redirected image is written with, if any.
+    pub pin_digest: PinDigest,
 }
 
 impl Destination {
     /// Whether redirecting here needs a registry lookup.
     pub fn needs_lookup(&self) -> bool {
-        self.verify || self.pin_digest
+        self.verify || self.pin_digest.pins()
+    }
+}
+
+/// Which digest a redirected image is pinned to (`pinDigest`). One value, not
+/// a switch and a flag: pinning to the source without pinning cannot be written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PinDigest {
+    /// The tag is written as it is (`false`).
+    #[default]
+    Off,
+    /// The digest the destination reports for the redirected tag (`mirror`,
+    /// or `true`): the workload keeps the bytes the mirror served first.
+    Mirror,
+    /// The digest the source registry reports for the original tag, written
+    /// only where the destination serves that digest (`source`): the
+    /// workload gets the bytes its author meant, or the mirror is not used.
+    Source,
+}
+
+impl PinDigest {
+    /// Whether redirected images are written with a digest.
+    pub fn pins(self) -> bool {
+        self != Self::Off
     }
 }
 

@@ -14,7 +14,8 @@
 //!     pullSecret: harbor-creds # optional
 //!     verify: false            # optional: ask the registry whether the image is there
 //!     onMissing: keep          # optional: keep the original (and warn), or reject
-//!     pinDigest: false         # optional: write the digest the registry reports
+//!     pinDigest: false         # optional: mirror (or true): the digest the target reports;
+//!                              # source: the source's digest, where the target serves it
 //! prefix:                      # optional, applied after mappings
 //!   target: 10.10.254.254:8000/spectro-images
 //!   pullSecret: edge-registry  # optional; verify, onMissing, pinDigest as above
@@ -40,7 +41,7 @@ use crate::fieldpath::{FieldPath, FieldPaths};
 use crate::glob::Glob;
 use crate::json::{self, Path, Type};
 use crate::reference::RegistryPath;
-use crate::rules::{Destination, Duplicate, Mapping, OnMissing, Rules};
+use crate::rules::{Destination, Duplicate, Mapping, OnMissing, PinDigest, Rules};
 use crate::workload::{Layout, Resource, Resources};
 
 /// Valid settings, ready to apply.
@@ -217,7 +218,7 @@ fn read_destination(path: &Path, members: [Option<&RawValue>; 5], errors: &mut E
     let target = registry_path(target, &path.key("target"), errors);
     let pull_secret = present(pull_secret).and_then(|raw| secret(raw, &path.key("pullSecret"), errors));
     let verify = boolean(verify, &path.key("verify"), false, errors);
-    let pin_digest = boolean(pin_digest, &path.key("pinDigest"), false, errors);
+    let pin_digest = read_pin_digest(pin_digest, &path.key("pinDigest"), errors);
     let on_missing = match present(on_missing) {
         None => OnMissing::Keep,
         Some(raw) => match raw.get() {
@@ -231,6 +232,20 @@ fn read_destination(path: &Path, members: [Option<&RawValue>; 5], errors: &mut E
         },
     };
     Some(Destination { target: target?, pull_secret, verify, on_missing, pin_digest })
+}
+
+/// `pinDigest`: `false`, `true` or `"mirror"` (the same), or `"source"`.
+fn read_pin_digest(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> PinDigest {
+    let Some(raw) = present(raw) else { return PinDigest::Off };
+    match raw.get() {
+        "false" => PinDigest::Off,
+        "true" | r#""mirror""# => PinDigest::Mirror,
+        r#""source""# => PinDigest::Source,
+        _ => {
+            errors.add(path, format!("expected false, true, \"mirror\" or \"source\", found {}", describe(raw)));
+            PinDigest::Off
+        }
+    }
 }
 
 fn read_exclude(raw: &RawValue, path: &Path, errors: &mut Errors) -> (Vec<String>, Vec<Glob>) {

@@ -1,6 +1,7 @@
 //! Settings validation: every error, with its exact message.
 
 use image_redirect_policy::admission::validate_settings;
+use image_redirect_policy::rules::PinDigest;
 use image_redirect_policy::settings::Settings;
 use serde_json::{Value, json};
 
@@ -67,6 +68,16 @@ fn every_settings_error_names_its_field_and_value() {
             "mappings[0].onMissing: expected \"keep\" or \"reject\", found the string \"drop\""),
         ("verify_not_boolean",     json!({"prefix": {"target": "a.io", "verify": "yes"}}),
             "prefix.verify: expected true or false, found the string \"yes\""),
+        ("pin_digest_unknown_word", json!({"prefix": {"target": "a.io", "pinDigest": "yes"}}),
+            "prefix.pinDigest: expected false, true, \"mirror\" or \"source\", found the string \"yes\""),
+        ("pin_digest_case_matters", json!({"mappings": [{"source": "docker.io", "target": "a.io", "pinDigest": "Source"}]}),
+            "mappings[0].pinDigest: expected false, true, \"mirror\" or \"source\", found the string \"Source\""),
+        ("pin_digest_true_as_string", json!({"prefix": {"target": "a.io", "pinDigest": "true"}}),
+            "prefix.pinDigest: expected false, true, \"mirror\" or \"source\", found the string \"true\""),
+        ("pin_digest_number",      json!({"prefix": {"target": "a.io", "pinDigest": 1}}),
+            "prefix.pinDigest: expected false, true, \"mirror\" or \"source\", found the number 1"),
+        ("pin_digest_list",        json!({"prefix": {"target": "a.io", "pinDigest": ["source"]}}),
+            "prefix.pinDigest: expected false, true, \"mirror\" or \"source\", found a list"),
         ("exclude_not_an_object",  json!({"mappings": [hub], "exclude": ["kube-system"]}), "exclude: expected an object, found a list"),
         ("namespaces_not_a_list",  json!({"mappings": [hub], "exclude": {"namespaces": "kube-system"}}),
             "exclude.namespaces: expected a list, found the string \"kube-system\""),
@@ -177,6 +188,25 @@ fn valid_settings() {
     ];
     for (name, settings) in cases {
         assert_eq!(errors(settings), "VALID", "{name}");
+    }
+}
+
+#[test]
+fn pin_digest_names_whose_digest_is_written() {
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, PinDigest)> = vec![
+        ("absent_is_off",      json!(null),     PinDigest::Off),
+        ("false_is_off",       json!(false),    PinDigest::Off),
+        ("mirror",             json!("mirror"), PinDigest::Mirror),
+        ("true_means_mirror",  json!(true),     PinDigest::Mirror),
+        ("source",             json!("source"), PinDigest::Source),
+    ];
+    for (name, value, expected) in cases {
+        let destination = json!({"target": "harbor.local/hub", "pinDigest": value});
+        let mapping = json!({"source": "docker.io", "target": "harbor.local/hub", "pinDigest": value});
+        let settings = Settings::from_json(&json!({"prefix": destination, "mappings": [mapping]}).to_string()).unwrap();
+        assert_eq!(settings.rules.prefix().unwrap().pin_digest, expected, "{name}: prefix");
+        assert_eq!(settings.rules.mappings()[0].to.pin_digest, expected, "{name}: mapping");
     }
 }
 

@@ -246,7 +246,7 @@ fn destination_losses(via: Via, destination: &Destination, format: Format) -> Ve
                      cannot serve fails"
                 ));
             }
-            if destination.pin_digest {
+            if destination.pin_digest.pins() {
                 lost.push(format!(
                     "{place} pinDigest: a runtime pulls the tag it is given; at the node the digest is not pinned"
                 ));
