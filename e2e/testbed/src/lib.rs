@@ -6,9 +6,11 @@
 //! the native command's tests (pulls through the exported node configuration).
 
 mod containerd;
+mod images;
 mod registry;
 
 pub use containerd::Containerd;
+pub use images::Copied;
 pub use registry::TestRegistry;
 
 use std::path::{Path, PathBuf};

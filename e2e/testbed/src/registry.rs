@@ -92,6 +92,13 @@ impl TestRegistry {
         String::from_utf8(inspect.stdout).unwrap().trim().to_owned()
     }
 
+    /// The requests the registry has answered so far, oldest first, as
+    /// `METHOD /path` (its access log): evidence of what a client asked.
+    pub fn requests(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+        log.lines().filter_map(|line| line.split_once("] \"")?.1.split(" HTTP/").next()).map(str::to_owned).collect()
+    }
+
     pub fn stop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
