@@ -513,3 +513,31 @@ fn example_manifests_carry_valid_settings_and_the_shipped_rules() {
         }
     }
 }
+
+/// The form offers only values the settings accept: every option of every
+/// enum question, set alone on a mapping or the prefix, validates.
+#[test]
+fn every_option_the_form_offers_is_a_valid_setting() {
+    let questions = yaml("artifacthub/questions-ui.yml");
+    let mut refused = Vec::new();
+    for question in questions["questions"].as_array().unwrap() {
+        let nested = question.get("subquestions").or(question.get("sequence_questions"));
+        for child in nested.and_then(Value::as_array).into_iter().flatten().filter(|c| c["type"] == "enum") {
+            let variable = child["variable"].as_str().unwrap();
+            for option in child["options"].as_array().unwrap() {
+                let settings = match variable.strip_prefix("prefix.") {
+                    Some(key) => json!({"prefix": {"target": "edge.local", key: option}}),
+                    None => {
+                        json!({"mappings": [{"source": "docker.io", "target": "harbor.local/hub", variable: option}]})
+                    }
+                };
+                let answer: Value =
+                    serde_json::from_slice(&validate_settings(&serde_json::to_vec(&settings).unwrap())).unwrap();
+                if answer["valid"] != true {
+                    refused.push(format!("{variable}: {option}: {}", answer["message"]));
+                }
+            }
+        }
+    }
+    assert!(refused.is_empty(), "{refused:?}");
+}

@@ -27,7 +27,7 @@ struct Case {
     name: &'static str,
     /// Whether the policy mutates: compared with the mutating floor, else the accepting one.
     mutates: bool,
-    /// Whether the settings verify images (digest lookups through the host).
+    /// Whether the settings check images (digest lookups through the host).
     verifies: bool,
     payload: Vec<u8>,
 }
@@ -153,7 +153,7 @@ fn cases() -> Vec<Case> {
     let case = |name, mutates, request: &Value, settings: &Value| Case {
         name,
         mutates,
-        verifies: settings.to_string().contains("\"verify\":true"),
+        verifies: ["\"verify\":true", "\"pinDigest\""].iter().any(|check| settings.to_string().contains(check)),
         payload: serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap(),
     };
     vec![
@@ -172,7 +172,16 @@ fn cases() -> Vec<Case> {
             &pod,
             &json!({"mappings": [{"source": "docker.io", "target": "harbor.edge.local/dockerhub", "verify": true}]}),
         ),
+        // One lookup per image, as verify; then two (the source's tag, the
+        // mirror's digest), the host answering from memory both times.
+        case("pod, 4 images, pin mirror (local)", true, &pod, &pinned("mirror")),
+        case("pod, 4 images, pin source (local)", true, &pod, &pinned("source")),
     ]
+}
+
+/// Docker Hub to the mirror, pinned to the digest of `pin_digest`.
+fn pinned(pin_digest: &str) -> Value {
+    json!({"mappings": [{"source": "docker.io", "target": "harbor.edge.local/dockerhub", "pinDigest": pin_digest}]})
 }
 
 /// The fixture Pod with `n` copies of its first container (in a Deployment's template when `deployment`).
