@@ -53,6 +53,18 @@ pub struct ExportArgs {
     /// Exit with status 2 when a rule cannot be carried out at the node.
     #[arg(long)]
     pub strict: bool,
+    /// Never pull from the original registry when a mirror fails (registries-conf: `blocked` on the
+    /// source); a loss where the format cannot say it.
+    #[arg(long)]
+    pub no_fallback: bool,
+    /// containerd: also write the config.toml snippet of this major version (1: `version = 2`,
+    /// 2: `version = 3`) that points the CRI plugin at the hosts.toml files.
+    #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub containerd_version: Option<u8>,
+    /// K3s/RKE2: list every source registry for the embedded registry mirror (the servers'
+    /// `--embedded-registry` flag, which is yours to set).
+    #[arg(long)]
+    pub embedded_registry: bool,
 }
 
 /// Show what the policy does to each container of some manifests.

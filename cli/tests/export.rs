@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use image_redirect_cli::export::{self, Format};
+use image_redirect_cli::export::{self, Format, Loss};
 use image_redirect_cli::manifests;
 use image_redirect_policy::reference::Reference;
 use image_redirect_policy::rules::Decision;
@@ -37,25 +37,76 @@ fn registries() -> Vec<String> {
 
 fn run(settings: &Settings, format: Format) -> export::Export {
     let registries = registries();
-    export::export(settings, &export::Request { format, registries: &registries, scheme: "https" }).unwrap()
+    export::export(settings, &export::Request { format, registries: &registries, ..Default::default() }).unwrap()
 }
+
+/// An option of the export, shown on the settings mode where it changes most.
+struct Variant {
+    settings: &'static str,
+    /// The golden file's middle name.
+    name: &'static str,
+    format: Format,
+    set: fn(&mut export::Request),
+}
+
+#[rustfmt::skip]
+const VARIANTS: [Variant; 4] = [
+    Variant { settings: "mirror-checks", name: "registries-conf-no-fallback", format: Format::RegistriesConf, set: |r| r.no_fallback = true },
+    Variant { settings: "mapping", name: "containerd-1", format: Format::Containerd, set: |r| r.containerd_version = Some(1) },
+    Variant { settings: "harbor-layout", name: "containerd-2", format: Format::Containerd, set: |r| r.containerd_version = Some(2) },
+    Variant { settings: "mapping", name: "k3s-embedded-registry", format: Format::K3s, set: |r| r.embedded_registry = true },
+];
 
 #[test]
 fn exports_match_their_golden_files() {
-    let mut stale = Vec::new();
+    let registries = registries();
+    let mut cases = Vec::new();
     for (name, path) in settings_files() {
         for format in Format::ALL {
-            let export = run(&load(&path), format);
-            let text: String = export.files.iter().map(|f| format!("==> {} <==\n{}", f.path, f.text)).collect();
-            let golden = root().join(format!("cli/tests/golden/{name}.{}.txt", format.name()));
-            if std::env::var_os("UPDATE_GOLDEN").is_some() {
-                std::fs::write(&golden, &text).unwrap();
-            } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-                stale.push(golden.display().to_string());
-            }
+            let request = export::Request { format, registries: &registries, ..Default::default() };
+            cases.push((format!("{name}.{}", format.name()), path.clone(), request));
+        }
+    }
+    for variant in VARIANTS {
+        let path = settings_files().into_iter().find(|(n, _)| n == variant.settings).unwrap().1;
+        let mut request = export::Request { format: variant.format, registries: &registries, ..Default::default() };
+        (variant.set)(&mut request);
+        cases.push((format!("{}.{}", variant.settings, variant.name), path, request));
+    }
+    let mut stale = Vec::new();
+    for (name, path, request) in cases {
+        let export = export::export(&load(&path), &request).unwrap();
+        let text: String = export.files.iter().map(|f| format!("==> {} <==\n{}", f.path, f.text)).collect();
+        let golden = root().join(format!("cli/tests/golden/{name}.txt"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &text).unwrap();
+        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+            stale.push(golden.display().to_string());
         }
     }
     assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
+}
+
+#[test]
+fn no_fallback_is_a_loss_where_the_format_cannot_say_it() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    let lost = |format| {
+        let request = export::Request { format, no_fallback: true, ..Default::default() };
+        export::export(&settings, &request).unwrap().lost
+    };
+    for format in [Format::K3s, Format::Rke2, Format::Containerd] {
+        assert_eq!(lost(format), [Loss::Fallback { format: format.name() }], "{}", format.name());
+    }
+    assert_eq!(lost(Format::RegistriesConf), []);
+}
+
+#[test]
+fn the_embedded_registry_shares_every_registry_when_none_is_named() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    let request = export::Request { format: Format::K3s, embedded_registry: true, ..Default::default() };
+    let text = &export::export(&settings, &request).unwrap().files[0].text;
+    let config: Value = serde_norway::from_str(text).unwrap();
+    assert_eq!(config["mirrors"]["*"], serde_json::json!({}));
 }
 
 const SCOPED: &str = "mapping somedomain.com/somepath -> targetdomain.com/other/path: a runtime mirrors whole registries, not paths; at the node these images follow the rule for their registry, if any";
@@ -71,9 +122,9 @@ const NOT_CHECKED: &str = "verify/pinDigest: a runtime does not check the mirror
 fn what_a_runtime_cannot_do_is_reported_line_by_line() {
     let lost = |name: &str, format: Format| {
         let path = settings_files().into_iter().find(|(n, _)| n == name).unwrap().1;
-        run(&load(&path), format).lost
+        run(&load(&path), format).lost.iter().map(ToString::to_string).collect::<Vec<_>>()
     };
-    let scope = format!("{}{}", export::PREFIX_SCOPE, REGISTRIES.join(", "));
+    let scope = Loss::PrefixScope { named: registries() }.to_string();
     let checks = ["docker.io", "ghcr.io", "quay.io"].map(|source| format!("mapping {source} {NOT_CHECKED}"));
     #[rustfmt::skip]
     let cases: [(&str, Format, &[&str]); 10] = [
@@ -106,24 +157,25 @@ fn registries_conf_marks_plain_http_mirrors_insecure_and_checked_ones_as_mirrors
   - {source: quay.io, target: harbor.edge.local/quay}",
     )
     .unwrap();
-    let request = export::Request { format: Format::RegistriesConf, registries: &[], scheme: "http" };
+    let request = export::Request { format: Format::RegistriesConf, scheme: "http", ..Default::default() };
     let export = export::export(&settings, &request).unwrap();
-    let body = export.files[0].text.split_once("\n\n").unwrap().1;
+    let text = &export.files[0].text;
+    let body: String = text.lines().filter(|line| !line.starts_with('#')).map(|line| format!("{line}\n")).collect();
     assert_eq!(
         body,
         r#"[[registry]]
-  prefix = "docker.io"
-  location = "docker.io"
-  mirror-by-digest-only = false
+prefix = "docker.io"
+location = "docker.io"
+mirror-by-digest-only = false
 
-  [[registry.mirror]]
-  location = "harbor.edge.local/dockerhub"
-  insecure = true
+[[registry.mirror]]
+location = "harbor.edge.local/dockerhub"
+insecure = true
 
 [[registry]]
-  prefix = "quay.io"
-  location = "harbor.edge.local/quay"
-  insecure = true
+prefix = "quay.io"
+location = "harbor.edge.local/quay"
+insecure = true
 "#
     );
 }
@@ -152,21 +204,16 @@ fn registries_no_rule_redirects_are_noted_not_lost() {
 #[test]
 fn a_prefix_without_named_registries_is_reported() {
     let settings = load(&root().join("e2e/fixtures/settings/prefix-all.json"));
-    let request = export::Request { format: Format::K3s, registries: &[], scheme: "https" };
+    let request = export::Request { format: Format::K3s, ..Default::default() };
     let export = export::export(&settings, &request).unwrap();
-    assert_eq!(
-        export.lost,
-        [
-            "prefix: a runtime cannot put the registry's name into the path for every registry; name each one with --registry"
-        ]
-    );
+    assert_eq!(export.lost, [Loss::PrefixUnnamed]);
 }
 
 #[test]
 fn a_registry_with_a_path_is_refused() {
     let settings = load(&root().join("e2e/fixtures/settings/prefix-all.json"));
     let registries = ["docker.io/library".to_owned()];
-    let request = export::Request { format: Format::K3s, registries: &registries, scheme: "https" };
+    let request = export::Request { format: Format::K3s, registries: &registries, ..Default::default() };
     assert_eq!(
         export::export(&settings, &request).unwrap_err(),
         "--registry \"docker.io/library\": a registry, without a path"
@@ -250,7 +297,7 @@ fn k3s_pulls_what_the_policy_would_write_wherever_nothing_is_lost() {
         let export = run(&settings, Format::K3s);
         // A prefix reaches only the named registries at the node: images of
         // other registries are where that reported loss applies.
-        if export.lost.iter().any(|line| !line.starts_with(export::PREFIX_SCOPE)) {
+        if export.lost.iter().any(|loss| !matches!(loss, Loss::PrefixScope { .. })) {
             continue;
         }
         let scoped = !export.lost.is_empty();

@@ -286,7 +286,7 @@ fn the_single_registry_example_exports_to_k3s() {
     let import = import(&example("single-registry"), None).unwrap();
     let settings = manifests::settings(&import.settings).unwrap();
     let registries = ["quay.io".to_owned()];
-    let request = export::Request { format: Format::K3s, registries: &registries, scheme: "https" };
+    let request = export::Request { format: Format::K3s, registries: &registries, ..Default::default() };
     let export = export::export(&settings, &request).unwrap();
     let text: BTreeMap<&str, &str> = export.files.iter().map(|f| (f.path.as_str(), f.text.as_str())).collect();
     let registries_yaml = yaml(text["registries.yaml"]);
@@ -298,7 +298,7 @@ fn the_single_registry_example_exports_to_k3s() {
         }}})
     );
     assert_eq!(
-        export.lost,
+        export.lost.iter().map(ToString::to_string).collect::<Vec<_>>(),
         [
             "prefix: the policy moves images of every registry, the node only those named: quay.io",
             "prefix pullSecret image-redirect-10.10.254.254-8000-spectro-images: a node does not read Kubernetes \

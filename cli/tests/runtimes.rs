@@ -70,9 +70,10 @@ prefix: {{target: {host}/both}}"
     ]
 }
 
-/// `image-redirect export` of `settings` as users run it, `--scheme http`;
-/// the files land in the returned dir (`label` tells those dirs apart).
-fn export(label: &str, settings: &str, format: &str, registries: &[&str]) -> Scratch {
+/// `image-redirect export` of `settings` as users run it, `--scheme http`
+/// and the `options` given; the files land in the returned dir (`label`
+/// tells those dirs apart).
+fn export(label: &str, settings: &str, format: &str, registries: &[&str], options: &[&str]) -> Scratch {
     let out = Scratch::new(&format!("export-{format}-{label}"));
     let settings_path = out.path().join("settings.yaml");
     std::fs::write(&settings_path, settings).unwrap();
@@ -81,7 +82,7 @@ fn export(label: &str, settings: &str, format: &str, registries: &[&str]) -> Scr
     for registry in registries {
         command.args(["--registry", registry]);
     }
-    let output = command.arg("--out").arg(out.path()).output().unwrap();
+    let output = command.args(options).arg("--out").arg(out.path()).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     out
 }
@@ -123,7 +124,7 @@ fn skopeo_pulls_through_the_exported_registries_conf() {
     let registry = TestRegistry::start("registries-conf");
     for mode in modes(&registry.host) {
         let digests = fill(&mode, &registry);
-        let out = export(mode.name, &mode.settings, "registries-conf", mode.registries);
+        let out = export(mode.name, &mode.settings, "registries-conf", mode.registries, &[]);
         let conf = out.path().join(REGISTRIES_CONF);
         for (image, digest) in &digests {
             assert_eq!(skopeo_digest(&conf, image, &[]).as_ref(), Ok(digest), "{}: {image}", mode.name);
@@ -140,13 +141,30 @@ fn a_checked_mapping_falls_back_to_the_original_as_the_policy_keeps_it() {
     let registry = TestRegistry::start("fallback");
     let host = &registry.host;
     let settings = format!("mappings:\n  - {{source: {host}/upstream, target: {host}/mirror, verify: true}}");
-    let out = export("fallback", &settings, "registries-conf", &[]);
+    let out = export("fallback", &settings, "registries-conf", &[], &[]);
     let conf = out.path().join(REGISTRIES_CONF);
     let on_mirror = registry.push_image("mirror/app", "v1");
     let only_upstream = registry.push_image("upstream/app", "v2");
     let insecure = ["--tls-verify=false"];
     assert_eq!(skopeo_digest(&conf, &format!("{host}/upstream/app:v1"), &insecure), Ok(on_mirror));
     assert_eq!(skopeo_digest(&conf, &format!("{host}/upstream/app:v2"), &insecure), Ok(only_upstream));
+}
+
+/// `--no-fallback` blocks the original: the mirror still serves what it
+/// holds, and a tag only the original has is refused, not fetched there.
+#[test]
+fn no_fallback_serves_the_mirror_and_never_the_original() {
+    let registry = TestRegistry::start("no-fallback");
+    let host = &registry.host;
+    let settings = format!("mappings:\n  - {{source: {host}/upstream, target: {host}/mirror, verify: true}}");
+    let out = export("no-fallback", &settings, "registries-conf", &[], &["--no-fallback"]);
+    let conf = out.path().join(REGISTRIES_CONF);
+    let on_mirror = registry.push_image("mirror/app", "v1");
+    registry.push_image("upstream/app", "v2");
+    let insecure = ["--tls-verify=false"];
+    assert_eq!(skopeo_digest(&conf, &format!("{host}/upstream/app:v1"), &insecure), Ok(on_mirror));
+    let refused = skopeo_digest(&conf, &format!("{host}/upstream/app:v2"), &insecure).unwrap_err();
+    assert!(refused.contains("blocked"), "{refused}");
 }
 
 #[test]
@@ -158,7 +176,7 @@ fn containerd_pulls_through_the_exported_hosts_toml() {
     let registry = TestRegistry::start("hosts-toml");
     for mode in modes(&registry.host) {
         let digests = fill(&mode, &registry);
-        let out = export(mode.name, &mode.settings, "containerd", mode.registries);
+        let out = export(mode.name, &mode.settings, "containerd", mode.registries, &[]);
         let hosts_dir = out.path().join("certs.d");
         for image in WHOLE_REGISTRIES {
             let digest = containerd.pull(image, &hosts_dir);

@@ -108,7 +108,7 @@ fn object(document: &Value, settings: &image_redirect_policy::settings::Settings
 /// settings name themselves.
 fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
     let render = |format| {
-        let request = export::Request { format, registries: &[], scheme: "https" };
+        let request = export::Request { format, ..Default::default() };
         export::export(settings, &request).map(|export| {
             export.files.iter().map(|f| format!("# {}\n{}", f.path, f.text)).collect::<Vec<_>>().join("\n")
         })

@@ -13,7 +13,14 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         Scheme::Https => "https",
         Scheme::Http => "http",
     };
-    let request = export::Request { format: args.format, registries: &args.registries, scheme };
+    let request = export::Request {
+        format: args.format,
+        registries: &args.registries,
+        scheme,
+        no_fallback: args.no_fallback,
+        containerd_version: args.containerd_version,
+        embedded_registry: args.embedded_registry,
+    };
     let export = export::export(&args.settings.load()?, &request).map_err(anyhow::Error::msg)?;
     for line in &export.notes {
         eprintln!("note: {line}");

@@ -1,0 +1,75 @@
+//! containerd's `certs.d/<registry>/hosts.toml`, one per source registry, and
+//! with `--containerd-version` the `config.toml` snippet that points the CRI
+//! plugin at them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{File, Loss, Mirror, Request, header, toml};
+
+/// Where the CRI plugin looks for `<registry>/hosts.toml`.
+pub const CERTS_D: &str = "/etc/containerd/certs.d";
+
+#[derive(Serialize)]
+struct HostsToml {
+    server: String,
+    host: BTreeMap<String, Host>,
+}
+
+#[derive(Serialize)]
+struct Host {
+    capabilities: [&'static str; 2],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    override_path: bool,
+}
+
+/// `config.toml`: its schema version and `[plugins."<plugin>".registry]`.
+#[derive(Serialize)]
+struct Config<'a> {
+    version: u8,
+    plugins: BTreeMap<&'a str, BTreeMap<&'a str, BTreeMap<&'a str, &'a str>>>,
+}
+
+pub fn files(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<Vec<File>, String> {
+    let mut files =
+        mirrors.iter().map(|mirror| hosts_toml(request.scheme, mirror, lost)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(version) = request.containerd_version {
+        files.push(config_snippet(version)?);
+    }
+    Ok(files)
+}
+
+fn hosts_toml(scheme: &str, mirror: &Mirror, lost: &[Loss]) -> Result<File, String> {
+    let upstream = match mirror.source.as_str() {
+        "docker.io" => "registry-1.docker.io",
+        other => other,
+    };
+    // With a path, the URL is the API root itself: containerd must not add /v2.
+    let url = match mirror.path() {
+        "" => format!("{scheme}://{}", mirror.host()),
+        path => format!("{scheme}://{}/v2/{path}", mirror.host()),
+    };
+    let host = Host { capabilities: ["pull", "resolve"], override_path: !mirror.path().is_empty() };
+    let file = HostsToml { server: format!("https://{upstream}"), host: BTreeMap::from([(url, host)]) };
+    let reader = format!("containerd reads it at {CERTS_D}/<registry>/hosts.toml");
+    Ok(File { path: format!("certs.d/{}/hosts.toml", mirror.source), text: toml(header(&reader, lost), &file)? })
+}
+
+/// The CRI plugin's registry directory, in the config schema of containerd
+/// `major` (1.x: schema 2, the `grpc.v1.cri` plugin; 2.x: schema 3, the
+/// `cri.v1.images` plugin).
+fn config_snippet(major: u8) -> Result<File, String> {
+    let (schema, plugin) = match major {
+        1 => (2, "io.containerd.grpc.v1.cri"),
+        _ => (3, "io.containerd.cri.v1.images"),
+    };
+    let registry = BTreeMap::from([("config_path", CERTS_D)]);
+    let plugins = BTreeMap::from([(plugin, BTreeMap::from([("registry", registry)]))]);
+    let reader = format!(
+        "containerd {major}.x reads it at /etc/containerd/conf.d/image-redirect.toml, only when its main \
+         config.toml has imports = [\"/etc/containerd/conf.d/*.toml\"]"
+    );
+    let text = toml(header(&reader, &[]), &Config { version: schema, plugins })?;
+    Ok(File { path: "conf.d/image-redirect.toml".to_owned(), text })
+}
