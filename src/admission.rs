@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::mirror::{self, Lookups, Mirror};
+use crate::report;
 use crate::response::{self, Changes, Outcome, PullSecrets, Redirect, Verdict, Warnings};
 use crate::rules::{Decision, OnMissing};
-use crate::settings::Settings;
+use crate::settings::{Action, Settings};
 use crate::workload::{self, Image, Kind, Layout, List, Resource, ShapeError};
 
 /// The waPC `validate` payload: `{"request": <AdmissionRequest>, "settings": {...}}`.
@@ -207,6 +208,9 @@ fn redirect_all<'p, 'a: 'p>(
     mirror: &dyn Mirror,
     mut warnings: Warnings,
 ) -> Outcome {
+    if settings.action == Action::Report {
+        return report::report(images, &settings.rules, mirror, warnings);
+    }
     let planned: Vec<_> = images.filter_map(|i| redirect(i, settings, changes.pull_secrets, &mut warnings)).collect();
     let mut lookups = Lookups::new(mirror);
     for planned in planned {

@@ -10,7 +10,8 @@
 //! the images in the admitted JSON text (in a pod spec, or at the
 //! [`fieldpath`]s the settings list for other kinds) → [`rules`] decides each image →
 //! [`reference`] formats the result → [`response`] splices it back and
-//! answers. [`preview`] runs the same path over a manifest, per container.
+//! answers, or in report mode [`report`] names what would move. [`preview`]
+//! runs the same path over a manifest, per container.
 
 pub mod admission;
 pub mod fieldpath;
@@ -19,6 +20,7 @@ pub mod json;
 pub mod mirror;
 pub mod preview;
 pub mod reference;
+pub mod report;
 pub mod response;
 pub mod rules;
 pub mod settings;

@@ -110,6 +110,49 @@ impl Outcome {
     }
 }
 
+/// Entries joined by `; ` in at most `max` bytes, ending with a count of
+/// the entries that did not fit: a report message, an audit annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    text: String,
+    max: usize,
+    hidden: usize,
+}
+
+/// Room kept for `; and 1234567 more`.
+const COUNT_ROOM: usize = 24;
+
+impl Listing {
+    pub fn new(max: usize) -> Self {
+        Self { text: String::new(), max, hidden: 0 }
+    }
+
+    /// Adds `entry` (on one line) if it fits, in order: once one does not,
+    /// the rest are only counted.
+    pub fn add(&mut self, entry: &str) {
+        let entry = one_line(entry);
+        let separator = if self.text.is_empty() { 0 } else { 2 };
+        if self.hidden > 0 || self.text.len() + separator + entry.len() + COUNT_ROOM > self.max {
+            self.hidden += 1;
+            return;
+        }
+        if separator > 0 {
+            self.text.push_str("; ");
+        }
+        self.text.push_str(&entry);
+    }
+
+    /// The text, or `None` when nothing was added.
+    pub fn finish(self) -> Option<String> {
+        match (self.text.is_empty(), self.hidden) {
+            (true, 0) => None,
+            (true, hidden) => Some(format!("{hidden} entries too long to show")),
+            (false, 0) => Some(self.text),
+            (false, hidden) => Some(format!("{}; and {hidden} more", self.text)),
+        }
+    }
+}
+
 /// An image as it may appear in a warning: quoted when it is not a
 /// reference, cut when it is long.
 pub fn shown(image: &str) -> String {

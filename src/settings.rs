@@ -8,6 +8,7 @@
 //!
 //! ```yaml
 //! enabled: true                # default true; false accepts everything unchanged
+//! action: redirect             # default; report never mutates: it rejects naming what would move
 //! mappings:                    # longest matching source wins
 //!   - source: docker.io
 //!     target: harbor.edge.local/dockerhub
@@ -48,6 +49,7 @@ use crate::workload::{Layout, Resource, Resources};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub enabled: bool,
+    pub action: Action,
     pub annotate_originals: bool,
     pub rules: Rules,
     /// The kinds whose objects keep images at field paths.
@@ -88,6 +90,17 @@ impl Settings {
     }
 }
 
+/// What the policy does with the images its rules would move (`action`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Action {
+    /// Rewrite them (the mutating policy).
+    #[default]
+    Redirect,
+    /// Change nothing and reject, naming each image that would move or pulls
+    /// from outside every mirror: what the audit scanner turns into a `fail`.
+    Report,
+}
+
 /// Everything wrong with a settings object, one line per problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsError(pub Vec<String>);
@@ -109,7 +122,7 @@ impl Errors {
     }
 }
 
-const TOP_KEYS: [&str; 6] = ["enabled", "mappings", "prefix", "exclude", "annotateOriginals", "resources"];
+const TOP_KEYS: [&str; 7] = ["enabled", "action", "mappings", "prefix", "exclude", "annotateOriginals", "resources"];
 const MAPPING_KEYS: [&str; 6] = ["source", "target", "pullSecret", "verify", "onMissing", "pinDigest"];
 const PREFIX_KEYS: [&str; 5] = ["target", "pullSecret", "verify", "onMissing", "pinDigest"];
 const EXCLUDE_KEYS: [&str; 2] = ["namespaces", "images"];
@@ -137,8 +150,10 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
         return None;
     }
     let root = Path::Root("");
-    let [enabled, mappings, written_prefix, exclude, annotate, resources] = object(raw, &root, TOP_KEYS, errors)?;
+    let [enabled, action, mappings, written_prefix, exclude, annotate, resources] =
+        object(raw, &root, TOP_KEYS, errors)?;
     let enabled = boolean(enabled, &root.key("enabled"), true, errors);
+    let action = read_action(action, &root.key("action"), errors);
     let annotate_originals = boolean(annotate, &root.key("annotateOriginals"), true, errors);
     let prefix_path = root.key("prefix");
     let prefix = present(written_prefix).and_then(|raw| read_prefix(raw, &prefix_path, errors));
@@ -162,7 +177,19 @@ fn read_settings(raw: &RawValue, errors: &mut Errors) -> Option<Settings> {
     if enabled && rules.is_empty() && errors.0.is_empty() {
         errors.0.push("nothing to redirect: set mappings or prefix (or enabled: false)".to_owned());
     }
-    Some(Settings { enabled, annotate_originals, rules, resources, exclude_namespaces })
+    Some(Settings { enabled, action, annotate_originals, rules, resources, exclude_namespaces })
+}
+
+fn read_action(raw: Option<&RawValue>, path: &Path, errors: &mut Errors) -> Action {
+    let Some(raw) = present(raw) else { return Action::Redirect };
+    match raw.get() {
+        r#""redirect""# => Action::Redirect,
+        r#""report""# => Action::Report,
+        _ => {
+            errors.add(path, format!("expected \"redirect\" or \"report\", found {}", describe(raw)));
+            Action::Redirect
+        }
+    }
 }
 
 /// The mappings that read completely, and whether any item failed. When one

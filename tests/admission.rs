@@ -387,3 +387,105 @@ fn broken_payloads_are_rejected_not_trapped() {
         assert_eq!((r.accepted, r.message.as_deref()), (false, Some(message)), "{name}");
     }
 }
+
+/// Settings in report mode: `settings` with `action: report`.
+fn report(mut settings: Value) -> Value {
+    settings["action"] = json!("report");
+    settings
+}
+
+const PASSES: &str = "PASS";
+
+#[test]
+fn report_mode_names_each_image_that_would_move_or_pulls_from_outside() {
+    let hub_and_quay = json!({"mappings": [{"source": "docker.io", "target": "harbor.edge.local/dockerhub"},
+                                           {"source": "quay.io/team", "target": "harbor.edge.local/team"}],
+                              "exclude": {"images": ["registry.k8s.io/pause:*"]}});
+    let prefix = json!({"prefix": {"target": "edge.local/mirror"}});
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, Value, &str)> = vec![
+        ("would_move",              hub_and_quay.clone(), json!([{"name": "web", "image": "nginx:1.27"}]),
+            "web: nginx:1.27 -> harbor.edge.local/dockerhub/library/nginx:1.27"),
+        ("outside_every_mirror",    hub_and_quay.clone(), json!([{"name": "side", "image": "quay.io/x:1"}]),
+            "side: quay.io/x:1 is outside every mirror and no rule moves it"),
+        ("each_image_in_order",     hub_and_quay.clone(), json!([{"name": "web", "image": "nginx:1.27"}, {"name": "side", "image": "quay.io/x:1"}]),
+            "web: nginx:1.27 -> harbor.edge.local/dockerhub/library/nginx:1.27; side: quay.io/x:1 is outside every mirror and no rule moves it"),
+        ("under_another_target",    hub_and_quay.clone(), json!([{"name": "web", "image": "harbor.edge.local/team/a:1"}]),
+            PASSES),
+        ("under_a_target",          hub_and_quay.clone(), json!([{"name": "web", "image": "harbor.edge.local/dockerhub/library/nginx:1.27"}]),
+            PASSES),
+        ("excluded_image",          hub_and_quay.clone(), json!([{"name": "pause", "image": "registry.k8s.io/pause:3.9"}]),
+            PASSES),
+        ("pull_policy_never",       hub_and_quay.clone(), json!([{"name": "local", "image": "nginx", "imagePullPolicy": "Never"},
+                                                                 {"name": "node", "image": "quay.io/x", "imagePullPolicy": "Never"}]),
+            PASSES),
+        ("port_under_prefix",       prefix.clone(),       json!([{"name": "a", "image": "localhost:5000/app"}]),
+            "a: localhost:5000/app is outside every mirror: registry localhost:5000 has a port, which cannot become a path segment under the prefix"),
+        ("invalid_reference",       prefix.clone(),       json!([{"name": "b", "image": "Bad Image"}]),
+            "b: \"Bad Image\" is outside every mirror: not a valid image reference: uppercase letters are not allowed"),
+        ("unnamed_container",       prefix.clone(),       json!([{"image": "nginx"}]),
+            "containers[0]: nginx -> edge.local/mirror/docker.io/library/nginx"),
+        ("under_the_prefix",        prefix,               json!([{"name": "a", "image": "edge.local/mirror/quay.io/x:1"}]),
+            PASSES),
+    ];
+    let mut failures = Vec::new();
+    for (name, settings, containers, expected) in cases {
+        let r = review(report(settings), pod_request("CREATE", pod(containers)));
+        let got = if r.accepted { PASSES.to_owned() } else { r.message.clone().unwrap_or_default() };
+        if got != expected || r.mutated.is_some() || !r.warnings.is_empty() {
+            failures
+                .push(format!("{name}:\n   got      {got} {:?} {:?}\n   expected {expected}", r.mutated, r.warnings));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn report_mode_passes_what_the_gates_pass() {
+    let mut mirror_pod = pod(json!([{"name": "app", "image": "nginx"}]));
+    mirror_pod["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "abc"});
+    let mut in_kube_system = pod_request("CREATE", pod(json!([{"name": "app", "image": "nginx"}])));
+    in_kube_system["namespace"] = json!("kube-system");
+    let mut excluding = report(hub());
+    excluding["exclude"] = json!({"namespaces": ["kube-system"]});
+    let mut disabled = report(hub());
+    disabled["enabled"] = json!(false);
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, Value)> = vec![
+        ("disabled",           disabled,     pod_request("CREATE", pod(json!([{"name": "app", "image": "nginx"}])))),
+        ("excluded_namespace", excluding,    in_kube_system),
+        ("mirror_pod",         report(hub()), pod_request("CREATE", mirror_pod)),
+        ("delete",             report(hub()), pod_request("DELETE", Value::Null)),
+    ];
+    for (name, settings, request) in cases {
+        let r = review(settings, request);
+        assert!(r.accepted && r.mutated.is_none() && r.warnings.is_empty(), "{name}: {:?}", r.message);
+    }
+}
+
+#[test]
+fn a_report_stays_under_one_kib_and_counts_what_does_not_fit() {
+    let many: Vec<Value> = (0..40).map(|i| json!({"name": format!("c{i}"), "image": format!("app{i}:1")})).collect();
+    let r = review(report(hub()), pod_request("CREATE", pod(Value::Array(many))));
+    let message = r.message.unwrap();
+    assert!(message.len() < 1024, "{} bytes", message.len());
+    assert!(message.starts_with("c0: app0:1 -> harbor.local/hub/library/app0:1; c1: app1:1 -> "), "{message}");
+    let shown = message.matches(" -> ").count();
+    assert!(message.ends_with(&format!("; and {} more", 40 - shown)), "{message}");
+}
+
+#[test]
+fn report_mode_reads_listed_kinds_and_workloads() {
+    let mut settings = report(hub());
+    settings["resources"] =
+        json!([{"apiGroup": "postgresql.cnpg.io", "kind": "Cluster", "images": ["spec.imageName"]}]);
+    let cluster = json!({"kind": {"group": "postgresql.cnpg.io", "version": "v1", "kind": "Cluster"}, "operation": "CREATE",
+                         "namespace": "db", "object": {"metadata": {"name": "pg"}, "spec": {"imageName": "postgres:16"}}});
+    let r = review(settings.clone(), cluster);
+    assert_eq!(r.message.as_deref(), Some("spec.imageName: postgres:16 -> harbor.local/hub/library/postgres:16"));
+    let cronjob = json!({"kind": {"group": "batch", "version": "v1", "kind": "CronJob"}, "operation": "CREATE",
+                         "namespace": "ops", "object": {"spec": {"jobTemplate": {"spec": {"template": {"spec": {
+                             "containers": [{"name": "backup", "image": "bitnami/kubectl:1.31"}]}}}}}}});
+    let r = review(settings, cronjob);
+    assert_eq!(r.message.as_deref(), Some("backup: bitnami/kubectl:1.31 -> harbor.local/hub/bitnami/kubectl:1.31"));
+}

@@ -464,3 +464,49 @@ fn the_limit_counts_images_not_lookups() {
          not checked: the request names more than 100 images to look up"
     );
 }
+
+#[test]
+fn report_mode_asks_the_mirror_and_names_what_it_lacks() {
+    let report = |check: Value| {
+        let mut check = check;
+        check["verify"] = json!(true);
+        check
+    };
+    let run_report = |check: Value, images: &[&str], registry: &Table| {
+        let containers: Vec<Value> =
+            images.iter().enumerate().map(|(i, image)| json!({"name": format!("c{i}"), "image": image})).collect();
+        let request = pod_request("CREATE", json!({"metadata": {"name": "p"}, "spec": {"containers": containers}}));
+        let mut settings = settings(check);
+        settings["action"] = json!("report");
+        let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+        review_with(&payload, request.get("object"), registry)
+    };
+    let present = Table::with(vec!["harbor.local/hub/library/nginx:1.27"]);
+    let down = Table::with(vec![]).down("harbor.local");
+    let other_content = Table::digests(vec![
+        ("docker.io/library/nginx:1.27", SHA256),
+        ("harbor.local/hub/library/nginx:1.27", MIRROR_DIGEST),
+        ("docker.io/library/redis:7", SHA256),
+        ("harbor.local/hub/library/redis:7", MIRROR_DIGEST),
+    ]);
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, &Table, &str)> = vec![
+        ("present",     report(json!({})), &present,
+            "c0: nginx:1.27 -> harbor.local/hub/library/nginx:1.27; c1: redis:7 -> harbor.local/hub/library/redis:7: not at the mirror"),
+        ("reject_too",  report(json!({"onMissing": "reject"})), &present,
+            "c0: nginx:1.27 -> harbor.local/hub/library/nginx:1.27; c1: redis:7 -> harbor.local/hub/library/redis:7: not at the mirror"),
+        ("mirror_down", report(json!({})), &down,
+            "c0: nginx:1.27 -> harbor.local/hub/library/nginx:1.27: not at the mirror; c1: redis:7 -> harbor.local/hub/library/redis:7: not at the mirror"),
+        ("other_content", json!({"pinDigest": "source"}), &other_content,
+            "c0: nginx:1.27 -> harbor.local/hub/library/nginx:1.27: the mirror holds other content under that tag; c1: redis:7 -> harbor.local/hub/library/redis:7: the mirror holds other content under that tag"),
+    ];
+    for (name, check, registry, expected) in cases {
+        let r = run_report(check, &["nginx:1.27", "redis:7"], registry);
+        assert_eq!((r.accepted, r.message.as_deref()), (false, Some(expected)), "{name}");
+        assert!(r.mutated.is_none() && r.warnings.is_empty(), "{name}");
+    }
+    let none_asked = Table::with(vec![]);
+    let r = run_report(json!({}), &["nginx:1.27"], &none_asked);
+    assert_eq!(r.message.as_deref(), Some("c0: nginx:1.27 -> harbor.local/hub/library/nginx:1.27"));
+    assert!(none_asked.asked.borrow().is_empty(), "without verify the mirror is not asked");
+}

@@ -488,7 +488,7 @@ fn examples() -> Vec<Value> {
     let mut names: Vec<String> =
         fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(names.len(), 7);
+    assert_eq!(names.len(), 8);
     names.iter().map(|name| yaml(&format!("examples/{name}"))).collect()
 }
 
@@ -498,12 +498,23 @@ fn example_manifests_carry_valid_settings_and_the_shipped_rules() {
     for example in examples() {
         let name = example["metadata"]["name"].as_str().unwrap().to_owned();
         assert_eq!(example["kind"], "ClusterAdmissionPolicy", "{name}");
-        assert_eq!(example["spec"]["mutating"], true, "{name}");
+        let reports = example["spec"]["settings"]["action"] == "report";
+        assert_eq!(example["spec"]["mutating"], !reports, "{name}");
         let settings = serde_json::to_vec(&example["spec"]["settings"]).unwrap();
         let answer: Value = serde_json::from_slice(&validate_settings(&settings)).unwrap();
         assert_eq!(answer, json!({"valid": true, "message": null}), "{name}");
         match name.as_str() {
             "image-redirect-workload-templates" => {}
+            // What the audit scanner turns into PolicyReports: Pods only, each
+            // running container once; never blocking, never mutating.
+            "image-redirect-audit" => {
+                let pods = json!([{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "operations": ["CREATE"]}]);
+                assert_eq!(example["spec"]["rules"], pods, "{name}");
+                assert_eq!(
+                    (&example["spec"]["mode"], &example["spec"]["backgroundAudit"]),
+                    (&json!("monitor"), &json!(true))
+                );
+            }
             // The custom resources are listed after the shipped Pod rules.
             "image-redirect-operator-resources" => {
                 let shipped = rules.as_array().unwrap();
@@ -520,6 +531,16 @@ fn example_manifests_carry_valid_settings_and_the_shipped_rules() {
 fn every_option_the_form_offers_is_a_valid_setting() {
     let questions = yaml("artifacthub/questions-ui.yml");
     let mut refused = Vec::new();
+    for question in questions["questions"].as_array().unwrap().iter().filter(|q| q["type"] == "enum") {
+        for option in question["options"].as_array().unwrap() {
+            let settings = json!({"prefix": {"target": "edge.local"}, question["variable"].as_str().unwrap(): option});
+            let answer: Value =
+                serde_json::from_slice(&validate_settings(&serde_json::to_vec(&settings).unwrap())).unwrap();
+            if answer["valid"] != true {
+                refused.push(format!("{}: {option}: {}", question["variable"], answer["message"]));
+            }
+        }
+    }
     for question in questions["questions"].as_array().unwrap() {
         let nested = question.get("subquestions").or(question.get("sequence_questions"));
         for child in nested.and_then(Value::as_array).into_iter().flatten().filter(|c| c["type"] == "enum") {

@@ -24,7 +24,14 @@ fn every_settings_error_names_its_field_and_value() {
         ("empty_means_nothing",    json!({}),                                   NOTHING),
         ("empty_lists_are_nothing",json!({"mappings": [], "exclude": {"images": []}}), NOTHING),
         ("unknown_top_key",        json!({"mapping": [hub]}),
-            "mapping: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals, resources)"),
+            "mapping: unknown key (expected one of: enabled, action, mappings, prefix, exclude, annotateOriginals, resources)"),
+        ("action_unknown_word",    json!({"action": "audit", "mappings": [hub]}),
+            "action: expected \"redirect\" or \"report\", found the string \"audit\""),
+        ("action_case_matters",    json!({"action": "Report", "mappings": [hub]}),
+            "action: expected \"redirect\" or \"report\", found the string \"Report\""),
+        ("action_not_a_string",    json!({"action": true, "mappings": [hub]}),
+            "action: expected \"redirect\" or \"report\", found true"),
+        ("report_needs_rules_too",json!({"action": "report"}),                NOTHING),
         ("enabled_not_boolean",    json!({"enabled": "yes", "mappings": [hub]}), "enabled: expected true or false, found the string \"yes\""),
         ("annotate_not_boolean",   json!({"annotateOriginals": 1, "mappings": [hub]}), "annotateOriginals: expected true or false, found the number 1"),
         ("mappings_not_a_list",    json!({"mappings": {"docker.io": "x.io"}}),  "mappings: expected a list, found an object"),
@@ -90,7 +97,7 @@ fn every_settings_error_names_its_field_and_value() {
         ("glob_with_space",        json!({"mappings": [hub], "exclude": {"images": ["nginx *"]}}),
             "exclude.images[0]: \"nginx *\" is not a supported image glob: ' ' never appears in an image reference"),
         ("several_at_once",        json!({"enabled": 1, "mappings": [map("", "a.io"), map("docker.io", "X.io")], "extra": true}),
-            "extra: unknown key (expected one of: enabled, mappings, prefix, exclude, annotateOriginals, resources); enabled: expected true or false, found the number 1; mappings[0].source: must not be empty; mappings[1].target: \"X.io\" is not a valid registry path: uppercase letters are not allowed"),
+            "extra: unknown key (expected one of: enabled, action, mappings, prefix, exclude, annotateOriginals, resources); enabled: expected true or false, found the number 1; mappings[0].source: must not be empty; mappings[1].target: \"X.io\" is not a valid registry path: uppercase letters are not allowed"),
     ];
     check(&cases);
 }

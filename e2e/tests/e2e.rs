@@ -288,7 +288,7 @@ fn every_example_manifest_carries_settings_the_policy_accepts() {
         assert_eq!(answer, json!({"valid": true, "message": null}), "{}", path.display());
         checked += 1;
     }
-    assert_eq!(checked, 7);
+    assert_eq!(checked, 8);
 }
 
 /// Every request fixture, by name.
