@@ -84,8 +84,8 @@ await check("typed settings and manifest fill the table", async (page) => {
   assert.equal(await page.textContent("#containers tbody tr.moved td.rule mark"), "mapping docker.io");
   assert.deepEqual(await page.$$eval("#settings-errors li", (items) => items.length), 0);
   assert.match(await page.textContent("#patch"), /"op": "replace",\s+"path": "\/spec\/containers\/0\/image",\s+"value": "harbor.edge.local\/dockerhub\/library\/nginx:1.27"/);
-  assert.match(await page.textContent("#k3s"), /"\^\(\.\*\)\$": "dockerhub\/\$1"/);
-  assert.match(await page.textContent("#registries-conf"), /\[\[registry\]\]\n  prefix = "docker.io"\n  location = "harbor.edge.local\/dockerhub"\n/);
+  assert.match(await page.textContent("#k3s"), /\^\(\.\*\)\$: dockerhub\/\$1\n/);
+  assert.match(await page.textContent("#registries-conf"), /\[\[registry\]\]\nprefix = "docker.io"\nlocation = "harbor.edge.local\/dockerhub"\n/);
 });
 
 await check("bad settings are named by field", async (page) => {
