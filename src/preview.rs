@@ -24,6 +24,9 @@ pub struct Preview {
     pub kind: String,
     /// `metadata.name`, or empty.
     pub name: String,
+    /// The namespace it is admitted in: its own, or the one given for
+    /// objects that name none; `None` for neither.
+    pub namespace: Option<String>,
     /// Every image: each container's that names one, in the object's order,
     /// or, for a kind the settings list, each string at its field paths.
     pub containers: Vec<Change>,
@@ -59,6 +62,17 @@ impl Change {
 /// Previews one object (JSON text); `Ok(None)` for kinds the policy does not
 /// look at (a Service, a ConfigMap…).
 pub fn preview(object: &str, settings: &Settings, mirror: &dyn Mirror) -> Result<Option<Preview>, String> {
+    preview_in(object, None, settings, mirror)
+}
+
+/// [`preview`], with objects that name no namespace (rendered Helm output)
+/// admitted in `namespace`, as `kubectl apply -n` would create them.
+pub fn preview_in(
+    object: &str,
+    namespace: Option<&str>,
+    settings: &Settings,
+    mirror: &dyn Mirror,
+) -> Result<Option<Preview>, String> {
     let raw: &RawValue = serde_json::from_str(object).map_err(|e| format!("not a JSON object: {e}"))?;
     if Type::of(raw) != Type::Object {
         return Err(format!("expected an object, found {}", Type::of(raw)));
@@ -68,14 +82,14 @@ pub fn preview(object: &str, settings: &Settings, mirror: &dyn Mirror) -> Result
     let (api_version, kind) = (text(api_version), text(kind));
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     let Some(found) = Kind::of(group, &kind, &settings.resources) else { return Ok(None) };
-    let [name, namespace] = match metadata.filter(|m| Type::of(m) == Type::Object) {
+    let [name, own_namespace] = match metadata.filter(|m| Type::of(m) == Type::Object) {
         Some(metadata) => json::members(metadata, ["name", "namespace"]).map_err(|e| json::message(&e))?,
         None => [None, None],
     };
     let request = Request {
         kind: GroupVersionKind { group: Cow::Borrowed(group), kind: kind.clone() },
         sub_resource: None,
-        namespace: namespace.map(|raw| text(Some(raw))),
+        namespace: own_namespace.map(|raw| text(Some(raw))).or(namespace.map(Cow::Borrowed)),
         operation: Cow::Borrowed("CREATE"),
         object: Some(raw),
         old_object: None,
@@ -90,6 +104,7 @@ pub fn preview(object: &str, settings: &Settings, mirror: &dyn Mirror) -> Result
     Ok(Some(Preview {
         kind: kind.into_owned(),
         name: text(name).into_owned(),
+        namespace: request.namespace.as_deref().map(str::to_owned),
         containers,
         warnings: outcome.warnings.lines(),
         mutated,

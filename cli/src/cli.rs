@@ -21,6 +21,7 @@ pub enum Command {
     Export(ExportArgs),
     Preview(PreviewArgs),
     Import(ImportArgs),
+    Seed(SeedArgs),
     Completions(CompletionsArgs),
 }
 
@@ -84,6 +85,61 @@ pub struct PreviewArgs {
     /// Manifests: multi-document YAML or JSON, `List`s included; `-` reads stdin.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
+}
+
+/// Fill the mirror: copy each image of some manifests to where the policy sends it.
+///
+/// Every object goes through the policy's admission path as a CREATE request, with
+/// `verify` and `pinDigest` destinations taken as holding every image (the mirror
+/// is what is being filled). Excluded images, images already under a target and
+/// images no rule moves are listed as skipped and not copied.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  image-redirect seed --settings settings.yaml --dry-run deploy/*.yaml
+  helm template ./chart | image-redirect seed --settings settings.yaml --namespace web --lock images.lock -
+  image-redirect seed --settings settings.yaml --images images.txt --plain-http 127.0.0.1:5000
+  image-redirect seed --check --lock images.lock
+
+Exit status: 0 ok, 1 error (an image not copied included), 3 --check found an image missing or different.")]
+pub struct SeedArgs {
+    /// The policy's settings, YAML or JSON (as in a ClusterAdmissionPolicy's `settings`); not needed by
+    /// `--check --lock`.
+    #[arg(long, value_name = "SETTINGS")]
+    pub settings: Option<PathBuf>,
+    /// Manifests: multi-document YAML or JSON, `List`s included; `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    /// A list of image references, one per line (`#` starts a comment); `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<String>,
+    /// The namespace of objects that name none (rendered Helm output), for namespace exclusions.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub namespace: String,
+    /// Print the plan (source -> destination, the rule, why anything is skipped) and copy nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+    /// With `--dry-run`: `text` for people, `json` for scripts (one JSON object per image, one per line).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Copy nothing: ask the mirror whether each destination is there (with `--lock`, at the digest
+    /// the lock records); exit 3 naming each one missing or different.
+    #[arg(long)]
+    pub check: bool,
+    /// Write what was copied to FILE (JSON: `{"images": [{"source", "digest", "destination"}]}`);
+    /// with `--check`, read it.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Images copied at the same time.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// A registry reached over plain HTTP (`host[:port]`, as in the references), such as a test
+    /// registry on loopback; repeatable.
+    #[arg(long = "plain-http", value_name = "REGISTRY")]
+    pub plain_http: Vec<String>,
+    /// CA certificates (PEM) to trust besides the system's, for a mirror whose certificate a site's own
+    /// CA signed.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Turn another tool's redirect configuration into the policy's documents.

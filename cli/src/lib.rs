@@ -1,6 +1,6 @@
 //! The policy's engine as a command: export its settings as node-level
-//! registry configuration, preview what it does to manifests, and import
-//! Palette Edge user-data as its settings.
+//! registry configuration, preview what it does to manifests, import
+//! Palette Edge user-data as its settings, and plan what `seed` copies.
 //!
 //! Everything that decides lives in the policy crate (`image_redirect_policy`,
 //! built without its waPC layer); this crate reads YAML and lays out results.
@@ -8,3 +8,6 @@
 pub mod export;
 pub mod import;
 pub mod manifests;
+pub mod plan;
+#[cfg(feature = "seed")]
+pub mod seed;

@@ -1,6 +1,7 @@
 //! `image-redirect`: the policy's settings as node-level registry
-//! configuration, a preview of what the policy does to manifests, and Palette
-//! Edge user-data imported as the policy's documents.
+//! configuration, a preview of what the policy does to manifests, Palette
+//! Edge user-data imported as the policy's documents, and the mirror filled
+//! with the images the policy will send there.
 //!
 //! This file parses the command line (`cli`) and dispatches to one module per
 //! subcommand (`command`).
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Export(args) => command::export::run(&args),
         Command::Preview(args) => command::preview::run(&args),
         Command::Import(ImportArgs { from: ImportFrom::Palette(args) }) => command::import::palette(&args),
+        Command::Seed(args) => command::seed::run(&args),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "image-redirect", &mut std::io::stdout());
             Ok(0)

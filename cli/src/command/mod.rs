@@ -4,6 +4,7 @@
 pub mod export;
 pub mod import;
 pub mod preview;
+pub mod seed;
 
 use std::io::{Read, Write as _};
 use std::path::Path;

@@ -1,0 +1,127 @@
+//! `image-redirect seed`: the images of some manifests, copied to where the
+//! policy sends them (`--dry-run`: the plan only; `--check`: asked for only).
+
+use anyhow::{Result, bail};
+use image_redirect_cli::plan::Plan;
+
+use super::read;
+use crate::cli::{Output, SeedArgs, SettingsArg};
+
+/// Exit status of `--check` when a destination is missing or differs (as `audit` has it for "not ready").
+pub const NOT_READY: u8 = 3;
+
+pub fn run(args: &SeedArgs) -> Result<u8> {
+    if args.check && args.lock.is_some() && args.settings.is_none() {
+        return registry::check(args, None);
+    }
+    let plan = plan(args)?;
+    if args.check {
+        return registry::check(args, Some(&plan));
+    }
+    if args.dry_run {
+        print!(
+            "{}",
+            match args.output {
+                Output::Text => plan.render(),
+                Output::Json => plan.render_json(),
+            }
+        );
+        return Ok(0);
+    }
+    registry::copy(args, &plan)
+}
+
+fn plan(args: &SeedArgs) -> Result<Plan> {
+    let Some(path) = &args.settings else { bail!("seed needs --settings (only --check --lock does without)") };
+    if args.files.is_empty() && args.images.is_none() {
+        bail!("nothing to seed: name manifests (FILE..., `-` for stdin) or --images FILE");
+    }
+    let settings = SettingsArg { path: path.clone() }.load()?;
+    let mut plan = Plan::default();
+    for file in &args.files {
+        plan.add_manifest(&read(file)?, &settings, &args.namespace).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    }
+    if let Some(file) = &args.images {
+        plan.add_images(&read(file)?, &settings, &args.namespace).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    }
+    Ok(plan)
+}
+
+#[cfg(feature = "seed")]
+mod registry {
+    use std::sync::Arc;
+
+    use anyhow::{Context, Result};
+    use image_redirect_cli::plan::Plan;
+    use image_redirect_cli::seed::client::{Options, Registries};
+    use image_redirect_cli::seed::lock::{self, Lock};
+    use image_redirect_cli::seed::progress::Lines;
+    use image_redirect_cli::seed::{self, Copy, Outcome};
+
+    use super::NOT_READY;
+    use crate::cli::SeedArgs;
+    use crate::command::{FAILED, write_file};
+
+    pub fn copy(args: &SeedArgs, plan: &Plan) -> Result<u8> {
+        let copies: Vec<Copy> = plan
+            .copies()
+            .map(|(source, destination)| Copy { source: source.to_owned(), destination: destination.to_owned() })
+            .collect();
+        let registries = registries(args)?;
+        let lines = Arc::new(Lines::default());
+        let outcomes = runtime()?.block_on(seed::seed(&registries, &copies, args.jobs.into(), lines.clone()));
+        eprintln!("{}", lines.summary());
+        if let Some(path) = &args.lock {
+            write_file(path, &Lock::of(&copies, &outcomes).to_json(), false)?;
+        }
+        let failed = outcomes.iter().any(|outcome| matches!(outcome, Outcome::Failed(_)));
+        Ok(if failed { FAILED } else { 0 })
+    }
+
+    /// Each destination asked for: at the digest the lock records, or, from the plan, at all.
+    pub fn check(args: &SeedArgs, plan: Option<&Plan>) -> Result<u8> {
+        let wanted: Vec<(String, Option<String>)> = match (&args.lock, plan) {
+            (Some(path), _) => {
+                Lock::read(path)?.images.into_iter().map(|image| (image.destination, Some(image.digest))).collect()
+            }
+            (None, Some(plan)) => plan.copies().map(|(_, destination)| (destination.to_owned(), None)).collect(),
+            (None, None) => Vec::new(),
+        };
+        let registries = registries(args)?;
+        let problems = runtime()?.block_on(lock::check(&registries, &wanted));
+        let problems: Vec<String> = problems.into_iter().flatten().collect();
+        for problem in &problems {
+            println!("{problem}");
+        }
+        eprintln!("check: {} of {} destinations missing or different", problems.len(), wanted.len());
+        Ok(if problems.is_empty() { 0 } else { NOT_READY })
+    }
+
+    fn registries(args: &SeedArgs) -> Result<Registries> {
+        // rustls without a default provider: ring, which builds without a C toolchain.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Registries::new(&Options { plain_http: args.plain_http.clone(), ca_file: args.ca_file.clone() })
+    }
+
+    fn runtime() -> Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")
+    }
+}
+
+#[cfg(not(feature = "seed"))]
+mod registry {
+    use anyhow::{Result, bail};
+    use image_redirect_cli::plan::Plan;
+
+    use crate::cli::SeedArgs;
+
+    const WITHOUT: &str = "this image-redirect is built without the `seed` feature: only --dry-run is available";
+
+    pub fn copy(_: &SeedArgs, _: &Plan) -> Result<u8> {
+        bail!(WITHOUT)
+    }
+
+    pub fn check(_: &SeedArgs, _: Option<&Plan>) -> Result<u8> {
+        bail!(WITHOUT)
+    }
+}

@@ -1,0 +1,252 @@
+//! Carrying out a plan: each image copied registry to registry with its exact
+//! bytes, so its digest at the mirror is the digest at the source.
+//!
+//! `client` talks to registries, this module decides the order (blobs before
+//! the manifest that names them, children before their index, nothing tagged
+//! before all it names is there), `progress` reports. A copy never leaves a
+//! tag pointing at an incomplete image: a manifest is pushed last, and the
+//! registry refuses one whose blobs or children are missing.
+
+pub mod client;
+pub mod lock;
+pub mod progress;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::Reference;
+use oci_client::errors::OciDistributionError;
+use serde::Deserialize;
+
+use client::{Manifest, Registries};
+use progress::{Blob, Event, Report};
+
+/// One image to copy: normalised references, as the plan has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    pub source: String,
+    pub destination: String,
+}
+
+/// What became of one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Pushed now; the digest of its manifest (the source's).
+    Copied(String),
+    /// The destination's tag (or digest) already held this digest: nothing sent.
+    AlreadyThere(String),
+    /// Why it could not be copied, in one line.
+    Failed(String),
+}
+
+impl Outcome {
+    pub fn digest(&self) -> Option<&str> {
+        match self {
+            Self::Copied(digest) | Self::AlreadyThere(digest) => Some(digest),
+            Self::Failed(_) => None,
+        }
+    }
+}
+
+/// Copies every image, at most `jobs` at a time; outcomes in the order of `copies`.
+pub async fn seed(registries: &Registries, copies: &[Copy], jobs: usize, report: Arc<dyn Report>) -> Vec<Outcome> {
+    let copier = Copier { registries, report, blobs: Blobs::default() };
+    let copier = &copier;
+    let outcomes = futures_util::stream::iter(copies).map(|copy| copier.image(copy)).buffered(jobs.max(1));
+    outcomes.collect().await
+}
+
+/// The descriptors a manifest names: an image's config and layers, an index's manifests.
+#[derive(Deserialize)]
+struct Names {
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    #[serde(default)]
+    media_type: String,
+    digest: String,
+    size: i64,
+}
+
+impl Descriptor {
+    /// Windows base layers that registries may not redistribute: their
+    /// bytes are fetched from elsewhere (`urls`), never from the registry.
+    fn is_foreign(&self) -> bool {
+        self.media_type.contains("foreign") || self.media_type.contains("nondistributable")
+    }
+}
+
+/// Where each blob sent in this run went, per destination registry, and a
+/// lock per blob so two images sharing a layer send it once: the second
+/// waits, then mounts it from the first one's repository.
+#[derive(Default)]
+struct Blobs(Mutex<HashMap<(String, String), Slot>>);
+
+/// The repository a blob was sent to, once it is there; held while it is sent.
+type Slot = Arc<tokio::sync::Mutex<Option<Reference>>>;
+
+impl Blobs {
+    fn slot(&self, registry: &str, digest: &str) -> Slot {
+        let mut slots = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots.entry((registry.to_owned(), digest.to_owned())).or_default().clone()
+    }
+}
+
+struct Copier<'r> {
+    registries: &'r Registries,
+    /// Shared with the blob streams, which report bytes as they pass.
+    report: Arc<dyn Report>,
+    blobs: Blobs,
+}
+
+/// A failed step: what was being done, and the registry's error.
+struct Failure(String, OciDistributionError);
+
+impl Copier<'_> {
+    async fn image(&self, copy: &Copy) -> Outcome {
+        self.report.report(Event::Started { copy: copy.clone() });
+        let outcome = match self.try_image(copy).await {
+            Ok(outcome) => outcome,
+            Err(Failure(doing, error)) => Outcome::Failed(message(&doing, &error)),
+        };
+        self.report.report(Event::Finished { copy: copy.clone(), outcome: outcome.clone() });
+        outcome
+    }
+
+    async fn try_image(&self, copy: &Copy) -> Result<Outcome, Failure> {
+        let (source, destination) = (reference(&copy.source)?, reference(&copy.destination)?);
+        // A tag and a digest: the bytes of the digest, pushed under the tag.
+        let read = match source.digest() {
+            Some(digest) => at(&source, digest),
+            None => source.clone(),
+        };
+        let top = self.registries.manifest(&read).await.map_err(|e| Failure("reading it at the source".into(), e))?;
+        let target = match destination.tag() {
+            Some(tag) => {
+                Reference::with_tag(destination.registry().to_owned(), destination.repository().to_owned(), tag.into())
+            }
+            None => at(&destination, &top.digest),
+        };
+        let there = self.registries.digest(&target).await.map_err(|e| Failure("asking the destination".into(), e))?;
+        if there.as_deref() == Some(top.digest.as_str()) {
+            return Ok(Outcome::AlreadyThere(top.digest));
+        }
+        self.contents(copy, &source, &destination, &top).await?;
+        self.registries
+            .push_manifest(&target, &top)
+            .await
+            .map_err(|e| Failure(format!("pushing its manifest {}", short(&top.digest)), e))?;
+        self.report.report(Event::Manifest { copy: copy.clone(), digest: top.digest.clone() });
+        Ok(Outcome::Copied(top.digest))
+    }
+
+    /// Everything `manifest` names, at the destination: child manifests by
+    /// digest (each after its own contents), blobs streamed or mounted.
+    async fn contents(
+        &self,
+        copy: &Copy,
+        source: &Reference,
+        destination: &Reference,
+        manifest: &Manifest,
+    ) -> Result<(), Failure> {
+        let names: Names = serde_json::from_slice(&manifest.bytes)
+            .map_err(|e| Failure(format!("reading manifest {}", short(&manifest.digest)), e.into()))?;
+        for child in &names.manifests {
+            Box::pin(self.child(copy, source, destination, child)).await?;
+        }
+        for blob in names.config.iter().chain(&names.layers).filter(|blob| !blob.is_foreign()) {
+            self.blob(copy, source, destination, blob).await?;
+        }
+        Ok(())
+    }
+
+    async fn child(
+        &self,
+        copy: &Copy,
+        source: &Reference,
+        destination: &Reference,
+        child: &Descriptor,
+    ) -> Result<(), Failure> {
+        let doing = || format!("copying manifest {}", short(&child.digest));
+        let target = at(destination, &child.digest);
+        if self.registries.digest(&target).await.map_err(|e| Failure(doing(), e))?.is_some() {
+            return Ok(());
+        }
+        let manifest = self.registries.manifest(&at(source, &child.digest)).await.map_err(|e| Failure(doing(), e))?;
+        self.contents(copy, source, destination, &manifest).await?;
+        self.registries.push_manifest(&target, &manifest).await.map_err(|e| Failure(doing(), e))?;
+        self.report.report(Event::Manifest { copy: copy.clone(), digest: child.digest.clone() });
+        Ok(())
+    }
+
+    async fn blob(
+        &self,
+        copy: &Copy,
+        source: &Reference,
+        destination: &Reference,
+        blob: &Descriptor,
+    ) -> Result<(), Failure> {
+        let doing = || format!("copying blob {}", short(&blob.digest));
+        let slot = self.blobs.slot(destination.registry(), &blob.digest);
+        let mut sent_to = slot.lock().await;
+        let event = |how| Event::Blob { copy: copy.clone(), digest: blob.digest.clone(), size: blob.size, how };
+        if self.registries.has_blob(destination, &blob.digest).await.map_err(|e| Failure(doing(), e))? {
+            self.report.report(event(Blob::Present));
+            return Ok(());
+        }
+        if let Some(from) = sent_to.as_ref().filter(|from| from.repository() != destination.repository())
+            && self.registries.mount(destination, from, &blob.digest).await.map_err(|e| Failure(doing(), e))?
+        {
+            self.report.report(event(Blob::Mounted));
+            return Ok(());
+        }
+        let stream =
+            self.registries.pull_blob(source, &blob.digest, blob.size).await.map_err(|e| Failure(doing(), e))?;
+        let (report, copied) = (self.report.clone(), copy.clone());
+        let counted =
+            stream.inspect_ok(move |bytes| report.report(Event::Bytes { copy: copied.clone(), bytes: bytes.len() }));
+        let size = u64::try_from(blob.size).unwrap_or_default();
+        self.registries
+            .push_blob(destination, Box::pin(counted), &blob.digest, size)
+            .await
+            .map_err(|e| Failure(doing(), e))?;
+        self.report.report(event(Blob::Sent));
+        *sent_to = Some(destination.clone());
+        Ok(())
+    }
+}
+
+/// `repository` of `reference`'s registry at `digest`.
+fn at(reference: &Reference, digest: &str) -> Reference {
+    Reference::with_digest(reference.registry().to_owned(), reference.repository().to_owned(), digest.to_owned())
+}
+
+fn reference(text: &str) -> Result<Reference, Failure> {
+    text.parse().map_err(|e: oci_client::ParseError| {
+        Failure(format!("reading the reference {text}"), OciDistributionError::GenericError(Some(e.to_string())))
+    })
+}
+
+/// A digest as `docker images` shows one.
+fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+/// `doing: cause`, the cause in the registry's own words (as the policy's warnings give them).
+fn message(doing: &str, error: &OciDistributionError) -> String {
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(&format!("\nCaused by:\n    {cause}"));
+        source = cause.source();
+    }
+    format!("{doing}: {}", image_redirect_policy::mirror::cause(&chain))
+}
