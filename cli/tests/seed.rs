@@ -2,22 +2,16 @@
 //! on loopback, filled with skopeo): exact copies, nothing sent twice, shared
 //! layers sent once, and `--check` before the policy is switched on.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::Output;
+
+use common::run;
 
 use image_redirect_testbed::{Scratch, TestRegistry};
 
 fn seed(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_image-redirect"))
-        .arg("seed")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    run(&[&["seed"], args].concat(), stdin)
 }
 
 fn text(bytes: &[u8]) -> String {
