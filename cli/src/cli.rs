@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use image_redirect_cli::export::Format;
+use image_redirect_cli::export::{self, Format};
 
 #[derive(Parser)]
 #[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
@@ -27,15 +27,17 @@ pub enum Command {
 
 /// Write the settings as a container runtime's registry configuration.
 ///
-/// Each mapping becomes a mirror (for K3s, RKE2 and containerd only mappings of
-/// whole registries; registries-conf, for CRI-O and Podman, matches paths too);
+/// Each mapping becomes a mirror (for K3s, RKE2, containerd and Talos only mappings of
+/// whole registries; registries-conf, for CRI-O and Podman, and openshift match paths too);
 /// what a runtime cannot do as the policy does (exclusions, pull secrets,
 /// registry checks...) is a `warning:` line on stderr and a comment in every file.
 #[derive(Args)]
 #[command(after_help = "Examples:
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
-  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node")]
+  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
+  image-redirect export --format talos --talos-version 1.12 --settings settings.yaml --registry docker.io
+  image-redirect export --format openshift --settings settings.yaml --no-fallback")]
 pub struct ExportArgs {
     /// The runtime's file format.
     #[arg(long, value_parser = format_parser())]
@@ -55,7 +57,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub strict: bool,
     /// Never pull from the original registry when a mirror fails (registries-conf: `blocked` on the
-    /// source); a loss where the format cannot say it.
+    /// source; talos: `skipFallback`; openshift: `NeverContactSource`); a loss where the format cannot
+    /// say it.
     #[arg(long)]
     pub no_fallback: bool,
     /// containerd: also write the config.toml snippet of this major version (1: `version = 2`,
@@ -66,6 +69,10 @@ pub struct ExportArgs {
     /// `--embedded-registry` flag, which is yours to set).
     #[arg(long)]
     pub embedded_registry: bool,
+    /// Talos: the release the nodes run, MAJOR.MINOR; from 1.12 `RegistryMirrorConfig` documents,
+    /// before (or without this) a `machine.registries` patch.
+    #[arg(long, value_name = "VERSION", value_parser = export::parse_talos_version)]
+    pub talos_version: Option<(u16, u16)>,
 }
 
 /// Show what the policy does to each container of some manifests.

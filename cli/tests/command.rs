@@ -170,11 +170,12 @@ fn version_names_the_crate_version() {
 #[test]
 fn command_line_mistakes_name_the_flag_and_fail_with_status_1() {
     #[rustfmt::skip]
-    let cases: [(&[&str], &[&str]); 4] = [
+    let cases: [(&[&str], &[&str]); 5] = [
         (&["export", "--formt", "k3s"],                         &["unexpected argument '--formt'", "a similar argument exists: '--format'"]),
-        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf]"]),
+        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf, talos, openshift]"]),
         (&["preview", "--settings", "s.yaml"],                   &["the following required arguments were not provided", "<FILE>..."]),
         (&["previw"],                                            &["unrecognized subcommand 'previw'", "a similar subcommand exists: 'preview'"]),
+        (&["export", "--format", "talos", "--talos-version", "1.x"], &["invalid value '1.x' for '--talos-version <VERSION>'", "a Talos version as MAJOR.MINOR, such as 1.12"]),
     ];
     for (args, expected) in cases {
         let out = run(args, "");

@@ -20,6 +20,7 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         no_fallback: args.no_fallback,
         containerd_version: args.containerd_version,
         embedded_registry: args.embedded_registry,
+        talos_version: args.talos_version,
     };
     let export = export::export(&args.settings.load()?, &request).map_err(anyhow::Error::msg)?;
     for line in &export.notes {

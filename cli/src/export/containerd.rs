@@ -45,11 +45,7 @@ fn hosts_toml(scheme: &str, mirror: &Mirror, lost: &[Loss]) -> Result<File, Stri
         "docker.io" => "registry-1.docker.io",
         other => other,
     };
-    // With a path, the URL is the API root itself: containerd must not add /v2.
-    let url = match mirror.path() {
-        "" => format!("{scheme}://{}", mirror.host()),
-        path => format!("{scheme}://{}/v2/{path}", mirror.host()),
-    };
+    let url = mirror.api_url(scheme);
     let host = Host { capabilities: ["pull", "resolve"], override_path: !mirror.path().is_empty() };
     let file = HostsToml { server: format!("https://{upstream}"), host: BTreeMap::from([(url, host)]) };
     let reader = format!("containerd reads it at {CERTS_D}/<registry>/hosts.toml");

@@ -65,6 +65,10 @@ pub enum Loss {
     Fallback {
         format: &'static str,
     },
+    /// `--scheme http` where the format names no scheme (OpenShift mirror sets).
+    PlainHttp {
+        hosts: Vec<String>,
+    },
 }
 
 impl fmt::Display for Loss {
@@ -122,6 +126,12 @@ impl fmt::Display for Loss {
                 f,
                 "--no-fallback: {format} always tries the original registry after its mirrors; at the node a pull \
                  the mirror cannot serve goes to the source"
+            ),
+            Self::PlainHttp { hosts } => write!(
+                f,
+                "--scheme http: a mirror set names no scheme; list {} under spec.registrySources.insecureRegistries \
+                 of the cluster's image.config.openshift.io/cluster, or the nodes pull from them over HTTPS",
+                hosts.join(", ")
             ),
         }
     }
