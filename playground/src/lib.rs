@@ -104,8 +104,8 @@ fn object(document: &Value, settings: &image_redirect_policy::settings::Settings
     }))
 }
 
-/// K3s, containerd and containers-registries.conf files for the registries the
-/// settings name themselves.
+/// K3s, containerd, containers-registries.conf, Talos and OpenShift files for
+/// the registries the settings name themselves.
 fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
     let render = |format| {
         let request = export::Request { format, ..Default::default() };
@@ -117,5 +117,7 @@ fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
         "k3s": render(export::Format::K3s).ok(),
         "containerd": render(export::Format::Containerd).ok(),
         "registriesConf": render(export::Format::RegistriesConf).ok(),
+        "talos": render(export::Format::Talos).ok(),
+        "openshift": render(export::Format::OpenShift).ok(),
     })
 }

@@ -33,6 +33,8 @@ function update() {
   $("k3s").textContent = answer.export ? answer.export.k3s || "" : "";
   $("containerd").textContent = answer.export ? answer.export.containerd || "" : "";
   $("registries-conf").textContent = answer.export ? answer.export.registriesConf || "" : "";
+  $("talos").textContent = answer.export ? answer.export.talos || "" : "";
+  $("openshift").textContent = answer.export ? answer.export.openshift || "" : "";
 }
 
 function showErrors(errors) {
