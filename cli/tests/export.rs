@@ -40,13 +40,16 @@ fn run(settings: &Settings, format: Format) -> export::Export {
     export::export(settings, &export::Request { format, registries: &registries, ..Default::default() }).unwrap()
 }
 
+/// What an option of the export sets in the request.
+type Set = fn(&mut export::Request);
+
 /// An option of the export, shown on the settings mode where it changes most.
 struct Variant {
     settings: &'static str,
     /// The golden file's middle name.
     name: &'static str,
     format: Format,
-    set: fn(&mut export::Request),
+    set: Set,
 }
 
 #[rustfmt::skip]
@@ -89,31 +92,27 @@ fn exports_match_their_golden_files() {
     assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
 }
 
+/// `--no-fallback` and `--digest-only`: kept where the format can say them, else one loss each.
 #[test]
-fn no_fallback_is_a_loss_where_the_format_cannot_say_it() {
+fn an_option_is_a_loss_where_the_format_cannot_say_it() {
     let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
-    let lost = |format| {
-        let request = export::Request { format, no_fallback: true, ..Default::default() };
-        export::export(&settings, &request).unwrap().lost
-    };
-    for format in [Format::K3s, Format::Rke2, Format::Containerd] {
-        assert_eq!(lost(format), [Loss::Fallback { format: format.name() }], "{}", format.name());
-    }
-    assert_eq!(lost(Format::RegistriesConf), []);
-}
-
-#[test]
-fn digest_only_is_a_loss_where_the_format_cannot_say_it() {
-    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
-    let lost = |format| {
-        let request = export::Request { format, digest_only: true, ..Default::default() };
-        export::export(&settings, &request).unwrap().lost
-    };
-    for format in [Format::K3s, Format::Rke2] {
-        assert_eq!(lost(format), [Loss::DigestOnly { format: format.name() }], "{}", format.name());
-    }
-    for format in [Format::Containerd, Format::RegistriesConf] {
-        assert_eq!(lost(format), [], "{}", format.name());
+    let no_fallback: Set = |r| r.no_fallback = true;
+    let digest_only: Set = |r| r.digest_only = true;
+    #[rustfmt::skip]
+    let cases: [(&str, Set, Format, &[Loss]); 8] = [
+        ("--no-fallback", no_fallback, Format::K3s, &[Loss::Fallback { format: "k3s" }]),
+        ("--no-fallback", no_fallback, Format::Rke2, &[Loss::Fallback { format: "rke2" }]),
+        ("--no-fallback", no_fallback, Format::Containerd, &[Loss::Fallback { format: "containerd" }]),
+        ("--no-fallback", no_fallback, Format::RegistriesConf, &[]),
+        ("--digest-only", digest_only, Format::K3s, &[Loss::DigestOnly { format: "k3s" }]),
+        ("--digest-only", digest_only, Format::Rke2, &[Loss::DigestOnly { format: "rke2" }]),
+        ("--digest-only", digest_only, Format::Containerd, &[]),
+        ("--digest-only", digest_only, Format::RegistriesConf, &[]),
+    ];
+    for (option, set, format, expected) in cases {
+        let mut request = export::Request { format, ..Default::default() };
+        set(&mut request);
+        assert_eq!(export::export(&settings, &request).unwrap().lost, expected, "{option} {}", format.name());
     }
     assert_eq!(
         Loss::DigestOnly { format: "k3s" }.to_string(),

@@ -169,10 +169,7 @@ fn no_fallback_serves_the_mirror_and_never_the_original() {
 
 #[test]
 fn containerd_pulls_through_the_exported_hosts_toml() {
-    let containerd = match Containerd::start("hosts-toml") {
-        Ok(containerd) => containerd,
-        Err(why) => return skipped("containerd pulls", &why),
-    };
+    let Some(containerd) = containerd("hosts-toml", "containerd pulls") else { return };
     let registry = TestRegistry::start("hosts-toml");
     for mode in modes(&registry.host) {
         let digests = fill(&mode, &registry);
@@ -261,10 +258,7 @@ fn skopeo_fetches_digests_from_a_digest_only_mirror_and_never_a_tag() {
 /// source (the `server`) is, so the mirror is never asked to resolve it.
 #[test]
 fn containerd_fetches_digests_from_a_pull_only_mirror_and_never_resolves_a_tag_there() {
-    let containerd = match Containerd::start("digest-only") {
-        Ok(containerd) => containerd,
-        Err(why) => return skipped("containerd digest-only pulls", &why),
-    };
+    let Some(containerd) = containerd("digest-only", "containerd digest-only pulls") else { return };
     let site = DigestOnly::new("containerd");
     let hosts_dir = site.out.path().join("certs.d");
     let refused = containerd.pull(&format!("{}:v1", site.image), &hosts_dir).unwrap_err();
@@ -282,6 +276,11 @@ fn containerd_fetches_digests_from_a_pull_only_mirror_and_never_resolves_a_tag_t
     let manifest = format!("/v2/src/team/app/manifests/{}?ns={}", site.digest, site.source.replace(':', "%3A"));
     let fetched = format!("GET {manifest}");
     assert_eq!(site.manifest_requests(&fetched), [format!("HEAD {manifest}"), fetched]);
+}
+
+/// containerd started for `check`, or none and the line saying why `check` did not run.
+fn containerd(name: &str, check: &str) -> Option<Containerd> {
+    Containerd::start(name).map_err(|why| skipped(check, &why)).ok()
 }
 
 /// One line saying which check did not run and why. Written to the process's
