@@ -36,7 +36,8 @@ pub enum Command {
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
   image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
-  image-redirect export --format talos --talos-version 1.12 --settings settings.yaml --registry docker.io
+  image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node
+  image-redirect export --format talos --talos-version 1.12 --settings settings.yaml
   image-redirect export --format openshift --settings settings.yaml --no-fallback")]
 pub struct ExportArgs {
     /// The runtime's file format.
@@ -61,6 +62,12 @@ pub struct ExportArgs {
     /// say it.
     #[arg(long)]
     pub no_fallback: bool,
+    /// Never let a mirror resolve a tag: mirrors serve content by digest, tags go to the original
+    /// registry (containerd: `capabilities = ["pull"]`; registries-conf: `pull-from-mirror =
+    /// "digest-only"`; openshift: the ImageDigestMirrorSet only); a loss for K3s/RKE2 and Talos.
+    /// Refused with `--no-fallback`.
+    #[arg(long)]
+    pub digest_only: bool,
     /// containerd: also write the config.toml snippet of this major version (1: `version = 2`,
     /// 2: `version = 3`) that points the CRI plugin at the hosts.toml files.
     #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u8).range(1..=2))]

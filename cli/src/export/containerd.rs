@@ -19,7 +19,7 @@ struct HostsToml {
 
 #[derive(Serialize)]
 struct Host {
-    capabilities: [&'static str; 2],
+    capabilities: &'static [&'static str],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     override_path: bool,
 }
@@ -32,21 +32,23 @@ struct Config<'a> {
 }
 
 pub fn files(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<Vec<File>, String> {
-    let mut files =
-        mirrors.iter().map(|mirror| hosts_toml(request.scheme, mirror, lost)).collect::<Result<Vec<_>, _>>()?;
+    let mut files = mirrors.iter().map(|mirror| hosts_toml(request, mirror, lost)).collect::<Result<Vec<_>, _>>()?;
     if let Some(version) = request.containerd_version {
         files.push(config_snippet(version)?);
     }
     Ok(files)
 }
 
-fn hosts_toml(scheme: &str, mirror: &Mirror, lost: &[Loss]) -> Result<File, String> {
+fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<File, String> {
     let upstream = match mirror.source.as_str() {
         "docker.io" => "registry-1.docker.io",
         other => other,
     };
-    let url = mirror.api_url(scheme);
-    let host = Host { capabilities: ["pull", "resolve"], override_path: !mirror.path().is_empty() };
+    let url = mirror.api_url(request.scheme);
+    // Without `resolve` containerd asks this host only for content by digest;
+    // tags are resolved at the `server`.
+    let capabilities: &[&str] = if request.digest_only { &["pull"] } else { &["pull", "resolve"] };
+    let host = Host { capabilities, override_path: !mirror.path().is_empty() };
     let file = HostsToml { server: format!("https://{upstream}"), host: BTreeMap::from([(url, host)]) };
     let reader = format!("containerd reads it at {CERTS_D}/<registry>/hosts.toml");
     Ok(File { path: format!("certs.d/{}/hosts.toml", mirror.source), text: toml(header(&reader, lost), &file)? })

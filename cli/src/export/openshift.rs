@@ -1,7 +1,8 @@
 //! OpenShift and OKD: an `ImageTagMirrorSet` and an `ImageDigestMirrorSet`
 //! (`config.openshift.io/v1`) with one entry per source. Tag sets apply to
 //! references by tag only, digest sets to references by digest only, and the
-//! policy redirects both, so every source is in both. Sources match by path
+//! policy redirects both, so every source is in both (`--digest-only`: the
+//! digest set alone). Sources match by path
 //! prefix, the most specific first, and the mirror replaces the matched part,
 //! as a mapping does; the machine-config operator writes them into each node's
 //! `registries.conf`.
@@ -67,10 +68,10 @@ pub fn file(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<File
         metadata: Metadata { name: "image-redirect" },
         spec,
     };
-    let sets = [
-        set("ImageTagMirrorSet", Spec::from([("imageTagMirrors", entries())])),
-        set("ImageDigestMirrorSet", Spec::from([("imageDigestMirrors", entries())])),
-    ];
+    // `--digest-only`: no tag set, so references by tag go to the source.
+    let tags = (!request.digest_only).then(|| set("ImageTagMirrorSet", Spec::from([("imageTagMirrors", entries())])));
+    let digests = set("ImageDigestMirrorSet", Spec::from([("imageDigestMirrors", entries())]));
+    let sets: Vec<_> = tags.into_iter().chain([digests]).collect();
     let reader = "OpenShift and OKD apply it as cluster resources (oc apply -f image-redirect-mirror-sets.yaml); the \
                   machine-config operator writes each node's registries.conf from them";
     Ok(File { path: "image-redirect-mirror-sets.yaml".to_owned(), text: yaml_documents(header(reader, lost), &sets)? })
