@@ -547,15 +547,18 @@ struct Node {
     name: &'static str,
     format: Format,
     talos_version: TalosVersion,
+    /// `--digest-only`: a reference by tag is meant to stay at its source.
+    digest_only: bool,
     pull: fn(&[Value], &str) -> String,
 }
 
 #[rustfmt::skip]
-const NODES: [Node; 4] = [
-    Node { name: "k3s", format: Format::K3s, talos_version: None, pull: |documents, image| k3s_pull(&documents[0], image) },
-    Node { name: "talos", format: Format::Talos, talos_version: None, pull: talos_pull },
-    Node { name: "talos 1.12", format: Format::Talos, talos_version: Some((1, 12)), pull: talos_pull },
-    Node { name: "openshift", format: Format::OpenShift, talos_version: None, pull: openshift_pull },
+const NODES: [Node; 5] = [
+    Node { name: "k3s", format: Format::K3s, talos_version: None, digest_only: false, pull: |documents, image| k3s_pull(&documents[0], image) },
+    Node { name: "talos", format: Format::Talos, talos_version: None, digest_only: false, pull: talos_pull },
+    Node { name: "talos 1.12", format: Format::Talos, talos_version: Some((1, 12)), digest_only: false, pull: talos_pull },
+    Node { name: "openshift", format: Format::OpenShift, talos_version: None, digest_only: false, pull: openshift_pull },
+    Node { name: "openshift --digest-only", format: Format::OpenShift, talos_version: None, digest_only: true, pull: openshift_pull },
 ];
 
 #[test]
@@ -573,12 +576,14 @@ fn each_node_pulls_what_the_policy_writes_or_a_reported_loss_says_why_not() {
                 format: node.format,
                 registries: &registries,
                 talos_version: node.talos_version,
+                digest_only: node.digest_only,
                 ..Default::default()
             };
             let export = export::export(&settings, &request).unwrap();
             let documents = documents(&export.files[0].text);
             for image in &images {
                 let (written, excluded) = match settings.rules.decide(image) {
+                    _ if node.digest_only && !image.contains('@') => (image.clone(), false),
                     Decision::Redirect { image, .. } => (image, false),
                     Decision::Keep(keep) => (image.clone(), matches!(keep, Keep::Excluded(_))),
                 };
