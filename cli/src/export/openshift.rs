@@ -2,10 +2,9 @@
 //! (`config.openshift.io/v1`) with one entry per source. Tag sets apply to
 //! references by tag only, digest sets to references by digest only, and the
 //! policy redirects both, so every source is in both (`--digest-only`: the
-//! digest set alone). Sources match by path
-//! prefix, the most specific first, and the mirror replaces the matched part,
-//! as a mapping does; the machine-config operator writes them into each node's
-//! `registries.conf`.
+//! digest set alone). Sources match by path prefix, the most specific first,
+//! and the mirror replaces the matched part, as a mapping does; the
+//! machine-config operator writes them into each node's `registries.conf`.
 
 use std::collections::BTreeMap;
 

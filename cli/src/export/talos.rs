@@ -71,36 +71,42 @@ struct Endpoint {
 }
 
 pub fn file(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<File, String> {
-    let documents = request.talos_version.is_some_and(|version| version >= DOCUMENTS_SINCE);
-    let text = if documents {
-        let reader = "Talos 1.12 or later reads these documents as a machine configuration patch: talosctl patch \
-                      machineconfig --patch @talos-registries.yaml";
-        let documents: Vec<_> = mirrors
-            .iter()
-            .map(|mirror| MirrorDocument {
-                api_version: "v1alpha1",
-                kind: "RegistryMirrorConfig",
-                name: &mirror.source,
-                endpoints: [Endpoint { url: mirror.api_url(request.scheme), override_path: !mirror.path().is_empty() }],
-                skip_fallback: request.no_fallback,
-            })
-            .collect();
-        yaml_documents(header(reader, lost), &documents)?
-    } else {
-        let reader = "Talos reads it as a machine configuration patch: talosctl patch machineconfig --patch \
-                      @talos-registries.yaml";
-        let mirrors = mirrors
-            .iter()
-            .map(|mirror| {
-                let entry = LegacyMirror {
-                    endpoints: vec![mirror.api_url(request.scheme)],
-                    override_path: !mirror.path().is_empty(),
-                    skip_fallback: request.no_fallback,
-                };
-                (mirror.source.as_str(), entry)
-            })
-            .collect();
-        yaml(header(reader, lost), &Patch { machine: Machine { registries: Registries { mirrors } } })?
+    let text = match request.talos_version.is_some_and(|version| version >= DOCUMENTS_SINCE) {
+        true => documents(request, mirrors, lost)?,
+        false => patch(request, mirrors, lost)?,
     };
     Ok(File { path: "talos-registries.yaml".to_owned(), text })
+}
+
+fn patch(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<String, String> {
+    let reader =
+        "Talos reads it as a machine configuration patch: talosctl patch machineconfig --patch @talos-registries.yaml";
+    let mirrors = mirrors
+        .iter()
+        .map(|mirror| {
+            let entry = LegacyMirror {
+                endpoints: vec![mirror.api_url(request.scheme)],
+                override_path: !mirror.path().is_empty(),
+                skip_fallback: request.no_fallback,
+            };
+            (mirror.source.as_str(), entry)
+        })
+        .collect();
+    yaml(header(reader, lost), &Patch { machine: Machine { registries: Registries { mirrors } } })
+}
+
+fn documents(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<String, String> {
+    let reader = "Talos 1.12 or later reads these documents as a machine configuration patch: talosctl patch \
+                  machineconfig --patch @talos-registries.yaml";
+    let documents: Vec<_> = mirrors
+        .iter()
+        .map(|mirror| MirrorDocument {
+            api_version: "v1alpha1",
+            kind: "RegistryMirrorConfig",
+            name: &mirror.source,
+            endpoints: [Endpoint { url: mirror.api_url(request.scheme), override_path: !mirror.path().is_empty() }],
+            skip_fallback: request.no_fallback,
+        })
+        .collect();
+    yaml_documents(header(reader, lost), &documents)
 }
