@@ -114,6 +114,13 @@ impl TestRegistry {
         log.lines().filter_map(|line| line.split_once("] \"")?.1.split(" HTTP/").next()).map(str::to_owned).collect()
     }
 
+    /// The file holding blob `digest` in the registry's storage, to alter it
+    /// behind the registry's back.
+    pub fn blob_file(&self, digest: &str) -> std::path::PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir.path().join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+    }
+
     pub fn stop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
