@@ -121,6 +121,13 @@ impl TestRegistry {
         self.dir.path().join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
     }
 
+    /// Waits for the access log to show `request` (a line is written just
+    /// after its response is sent, so a client may be done before it is);
+    /// whether it did within 5 seconds.
+    pub fn logged(&self, request: &str) -> bool {
+        wait_until(5, || self.requests().iter().any(|r| r == request))
+    }
+
     pub fn stop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
