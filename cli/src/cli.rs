@@ -105,6 +105,8 @@ pub struct PreviewArgs {
   helm template ./chart | image-redirect seed --settings settings.yaml --namespace web --lock images.lock -
   image-redirect seed --settings settings.yaml --images images.txt --plain-http 127.0.0.1:5000
   image-redirect seed --check --lock images.lock
+  image-redirect seed --settings settings.yaml --to bundle/ deploy/*.yaml
+  image-redirect seed --settings edge-settings.yaml --from bundle/ --lock images.lock
 
 Exit status: 0 ok, 1 error (an image not copied included), 3 --check found an image missing or different.")]
 pub struct SeedArgs {
@@ -127,6 +129,15 @@ pub struct SeedArgs {
     /// With `--dry-run`: `text` for people, `json` for scripts (one JSON object per image, one per line).
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Write the images into the OCI image layout DIR (made if absent, added to if not), each named by
+    /// its source reference, instead of copying them to the mirror: the bundle carried to an
+    /// air-gapped site, where `seed --from DIR` pushes it.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "lock", "from"])]
+    pub to: Option<PathBuf>,
+    /// Read the images from the OCI image layout DIR (as `--to` writes it) instead of manifests, and copy
+    /// them to where these settings send them; no network but the mirror's.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "files", "images"])]
+    pub from: Option<PathBuf>,
     /// Copy nothing: ask the mirror whether each destination is there (with `--lock`, at the digest
     /// the lock records); exit 3 naming each one missing or different.
     #[arg(long)]
