@@ -122,3 +122,31 @@ fn print_images_lists_what_seed_images_copies() {
         )
     );
 }
+
+#[test]
+fn a_report_mode_failure_reads_back_as_auditing_its_pod() {
+    let pod = "{apiVersion: v1, kind: Pod, metadata: {name: mixed, namespace: web}, spec: {containers: [
+        {name: web, image: 'nginx:1.27'}, {name: side, image: 'quay.io/x:1'},
+        {name: bad, image: 'ghcr.io/a@sha256:zz'}, {name: job, image: 'busybox:1.36'}]}}";
+    let report_settings = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-report.yaml");
+    let settings = std::fs::read_to_string(root().join(SETTINGS)).unwrap();
+    std::fs::write(&report_settings, format!("{settings}action: report\n")).unwrap();
+    let preview = run(&["preview", "--settings", report_settings.to_str().unwrap(), "--output", "json", "-"], pod);
+    let line: serde_json::Value = serde_json::from_str(text(&preview.stdout).lines().next().unwrap()).unwrap();
+    let report = serde_json::json!({"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport",
+        "metadata": {"name": "u-mixed", "namespace": "web"},
+        "scope": {"apiVersion": "v1", "kind": "Pod", "name": "mixed", "namespace": "web"},
+        "results": [{"policy": "clusterwide-image-redirect-audit", "result": "fail", "message": line["rejected"]}]});
+    let audit = |input: &str| {
+        let output = run(&["audit", "--settings", SETTINGS, "--output", "json", "-"], input);
+        let lines = text(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect::<Vec<_>>();
+        let failing =
+            |line: &serde_json::Value| ["would-redirect", "outside"].contains(&line["status"].as_str().unwrap());
+        let mut lines: Vec<serde_json::Value> = lines.into_iter().filter(failing).collect();
+        lines.iter_mut().for_each(|line| _ = line.as_object_mut().unwrap().remove("rule"));
+        lines
+    };
+    let from_object = audit(pod);
+    assert_eq!(from_object.len(), 3);
+    assert_eq!(audit(&report.to_string()), from_object);
+}
