@@ -164,7 +164,8 @@ pub struct SeedArgs {
 /// `action: redirect`.
 #[derive(Args)]
 #[command(after_help = "Examples:
-  kubectl get pods,deployments,statefulsets,daemonsets,cronjobs -A -o json | image-redirect audit --settings settings.yaml -
+  kubectl get pods,replicasets,deployments,jobs,cronjobs -A -o json > cluster.json
+  image-redirect audit --settings settings.yaml cluster.json
   kubectl get policyreports -A -o json | image-redirect audit --settings settings.yaml -
   image-redirect audit --settings settings.yaml --print-images cluster.json > images.txt
 
