@@ -147,6 +147,12 @@ pub struct SeedArgs {
     /// with `--check`, read it.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// Copy only these platforms of an index (`os/architecture[/variant]`, comma-separated or repeated):
+    /// the children chosen keep their digests, and the tag gets a new index listing only them, with a
+    /// new digest (recorded beside the source's; `pinDigest: source` cannot match it). Images named by
+    /// digest are copied whole, as their reference names every platform.
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
     /// Images copied at the same time.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,

@@ -407,3 +407,67 @@ fn a_blob_whose_bytes_are_not_its_digest_is_refused_and_nothing_is_tagged() {
     assert!(!tagged.clone().any(|r| r.contains("/single/")), "{:?}", tagged.collect::<Vec<_>>());
     assert!(!bundled(&bundle).iter().any(|(name, ..)| name == image), "the bundle names {image}");
 }
+
+/// The raw manifest `reference` names, as skopeo reads it over plain HTTP.
+fn raw(reference: &str) -> serde_json::Value {
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{reference}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{reference}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn platform_copies_the_children_chosen_under_a_new_index_recorded_beside_the_source_digest() {
+    let setup = Setup::new("platform");
+    let (multi, multi_digest) = &setup.images[0];
+    let mirror_multi = format!("{}/{}", setup.mirror.host, setup.at_mirror(multi));
+    let children = |index: &serde_json::Value| -> Vec<(String, String)> {
+        let entries = index["manifests"].as_array().unwrap().iter();
+        entries
+            .map(|e| (e["platform"]["architecture"].as_str().unwrap().into(), e["digest"].as_str().unwrap().into()))
+            .collect()
+    };
+    let upstream = children(&raw(multi));
+
+    let out = setup.seed(&["--platform", "linux/s390x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let none = format!(
+        "failed {multi} -> {mirror_multi}: choosing platforms: its index has no linux/s390x (it has linux/amd64, linux/arm64)\n"
+    );
+    assert!(text(&out.stderr).contains(&none), "{}", text(&out.stderr));
+
+    let lock = setup.path("images.lock");
+    let out = setup.seed(&["--platform", "linux/arm64", "--lock", &lock]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let at_mirror = raw(&mirror_multi);
+    assert_eq!(children(&at_mirror), vec![upstream[1].clone()], "only arm64, by its own digest");
+    let narrowed = setup.mirror.manifest_digest(&setup.at_mirror(multi));
+    assert_ne!(&narrowed, multi_digest);
+    assert!(
+        text(&out.stderr).contains(&format!("copied {mirror_multi} ({narrowed}, some platforms of {multi_digest})"))
+    );
+    let repository = setup.at_mirror(multi).split(':').next().unwrap().to_owned();
+    let amd64 = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/{repository}@{}", setup.mirror.host, upstream[0].1))
+        .output()
+        .unwrap();
+    assert!(!amd64.status.success(), "the amd64 image is not at the mirror");
+    // By digest, an index is copied whole; a single image as it is.
+    for (image, digest) in &setup.images[1..] {
+        assert_eq!(&setup.mirror.manifest_digest(&setup.at_mirror(image)), digest, "{image}");
+    }
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    assert_eq!(
+        lock["images"][0],
+        serde_json::json!({"source": multi, "digest": narrowed, "destination": mirror_multi, "sourceDigest": multi_digest})
+    );
+    assert_eq!(lock["images"][1].get("sourceDigest"), None);
+
+    let out = setup.seed(&["--platform", "linux"]);
+    assert_eq!((out.status.code(), text(&out.stderr).lines().last().map(str::to_owned)), (Some(1), Some(
+        "error: --platform linux: not a platform (os/architecture or os/architecture/variant, such as linux/arm64)".into()
+    )));
+}

@@ -62,7 +62,7 @@ mod registry {
     use image_redirect_cli::seed::layout::Layout;
     use image_redirect_cli::seed::lock::{self, Lock};
     use image_redirect_cli::seed::progress::Lines;
-    use image_redirect_cli::seed::{self, Copy, Outcome};
+    use image_redirect_cli::seed::{self, Copy, Outcome, Run};
 
     use super::NOT_READY;
     use crate::cli::SeedArgs;
@@ -78,15 +78,17 @@ mod registry {
             })
             .collect();
         let registries = registries(args)?;
-        let (lines, jobs, runtime) = (Arc::new(Lines::default()), args.jobs.into(), runtime()?);
-        let report = lines.clone();
+        let (lines, runtime) = (Arc::new(Lines::default()), runtime()?);
+        let platforms = args.platform.iter().map(|platform| platform.parse()).collect::<Result<_, String>>();
+        let platforms = platforms.map_err(|e| anyhow::anyhow!("--platform {e}"))?;
+        let (report, run) = (lines.clone(), Run { jobs: args.jobs.into(), platforms });
         let outcomes = match (&args.to, &args.from) {
             (Some(dir), _) => {
                 let layout = Layout::create(dir).with_context(|| format!("--to {}", dir.display()))?;
-                runtime.block_on(seed::bundle(&registries, &layout, &copies, jobs, report))
+                runtime.block_on(seed::bundle(&registries, &layout, &copies, &run, report))
             }
-            (None, Some(dir)) => runtime.block_on(seed::unbundle(&open(dir)?, &registries, &copies, jobs, report)),
-            (None, None) => runtime.block_on(seed::seed(&registries, &copies, jobs, report)),
+            (None, Some(dir)) => runtime.block_on(seed::unbundle(&open(dir)?, &registries, &copies, &run, report)),
+            (None, None) => runtime.block_on(seed::seed(&registries, &copies, &run, report)),
         };
         eprintln!("{}", lines.summary());
         if let Some(path) = &args.lock {

@@ -12,6 +12,7 @@ pub mod client;
 mod ends;
 pub mod layout;
 pub mod lock;
+pub mod platform;
 pub mod progress;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 use client::{Manifest, Registries};
 use ends::{Destination, Source};
 use layout::Layout;
+use platform::Platform;
 use progress::{Blob, Event, Report};
 
 /// One image to copy: normalised references, as the plan has them.
@@ -37,27 +39,51 @@ pub struct Copy {
 /// What became of one image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Pushed now; the digest of its manifest (the source's).
-    Copied(String),
+    /// Pushed now.
+    Copied(Digests),
     /// The destination's tag (or digest) already held this digest: nothing sent.
-    AlreadyThere(String),
+    AlreadyThere(Digests),
     /// Why it could not be copied, in one line.
     Failed(String),
 }
 
+/// The digest of an image's manifest at its destination: the source's, but
+/// for an index narrowed by `--platform`, which also records the source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    pub digest: String,
+    pub narrowed_from: Option<String>,
+}
+
+impl std::fmt::Display for Digests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.narrowed_from {
+            None => write!(f, "{}", self.digest),
+            Some(source) => write!(f, "{}, some platforms of {source}", self.digest),
+        }
+    }
+}
+
 impl Outcome {
-    pub fn digest(&self) -> Option<&str> {
+    pub fn digests(&self) -> Option<&Digests> {
         match self {
-            Self::Copied(digest) | Self::AlreadyThere(digest) => Some(digest),
+            Self::Copied(digests) | Self::AlreadyThere(digests) => Some(digests),
             Self::Failed(_) => None,
         }
     }
 }
 
+/// How a run goes: images at a time, and the platforms of an index it copies (all when empty).
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    pub jobs: usize,
+    pub platforms: Vec<Platform>,
+}
+
 /// Copies every image registry to registry, at most `jobs` at a time;
 /// outcomes in the order of `copies`.
-pub async fn seed(registries: &Registries, copies: &[Copy], jobs: usize, report: Arc<dyn Report>) -> Vec<Outcome> {
-    run(registries, registries, copies, jobs, report).await
+pub async fn seed(registries: &Registries, copies: &[Copy], run: &Run, report: Arc<dyn Report>) -> Vec<Outcome> {
+    copy(registries, registries, copies, run, report).await
 }
 
 /// Copies every image from its registry into `layout`, named by its
@@ -66,10 +92,10 @@ pub async fn bundle(
     registries: &Registries,
     layout: &Layout,
     copies: &[Copy],
-    jobs: usize,
+    run: &Run,
     report: Arc<dyn Report>,
 ) -> Vec<Outcome> {
-    run(registries, layout, copies, jobs, report).await
+    copy(registries, layout, copies, run, report).await
 }
 
 /// Copies every image from `layout`, where it is named by its source, to its destination.
@@ -77,22 +103,22 @@ pub async fn unbundle(
     layout: &Layout,
     registries: &Registries,
     copies: &[Copy],
-    jobs: usize,
+    run: &Run,
     report: Arc<dyn Report>,
 ) -> Vec<Outcome> {
-    run(layout, registries, copies, jobs, report).await
+    copy(layout, registries, copies, run, report).await
 }
 
-async fn run(
+async fn copy(
     from: &impl Source,
     to: &impl Destination,
     copies: &[Copy],
-    jobs: usize,
+    run: &Run,
     report: Arc<dyn Report>,
 ) -> Vec<Outcome> {
-    let copier = Copier { from, to, report, blobs: Blobs::default() };
+    let copier = Copier { from, to, report, blobs: Blobs::default(), platforms: &run.platforms };
     let copier = &copier;
-    let outcomes = futures_util::stream::iter(copies).map(|copy| copier.image(copy)).buffered(jobs.max(1));
+    let outcomes = futures_util::stream::iter(copies).map(|copy| copier.image(copy)).buffered(run.jobs.max(1));
     outcomes.collect().await
 }
 
@@ -145,6 +171,7 @@ struct Copier<'e, S, D> {
     /// Shared with the blob streams, which report bytes as they pass.
     report: Arc<dyn Report>,
     blobs: Blobs,
+    platforms: &'e [Platform],
 }
 
 /// A failed step: what was being done, and the registry's error.
@@ -184,7 +211,18 @@ impl<S: Source, D: Destination> Copier<'_, S, D> {
             Some(digest) => at(&source, digest),
             None => source.clone(),
         };
-        let top = self.from.manifest(&read).await.map_err(|e| Failure("reading it at the source".into(), e))?;
+        let read = self.from.manifest(&read).await.map_err(|e| Failure("reading it at the source".into(), e))?;
+        // A reference by digest names every platform: only a tag may be narrowed.
+        let (top, narrowed_from) = match (self.platforms, read.is_index() && source.digest().is_none()) {
+            ([], _) | (_, false) => (read, None),
+            (platforms, true) => {
+                let narrowed = platform::narrow(&read, platforms).map_err(|why| {
+                    Failure("choosing platforms".into(), OciDistributionError::GenericError(Some(why)))
+                })?;
+                (narrowed, Some(read.digest))
+            }
+        };
+        let digests = Digests { digest: top.digest.clone(), narrowed_from };
         let target = match destination.tag() {
             Some(tag) => {
                 Reference::with_tag(destination.registry().to_owned(), destination.repository().to_owned(), tag.into())
@@ -193,7 +231,7 @@ impl<S: Source, D: Destination> Copier<'_, S, D> {
         };
         let there = self.to.digest(&target).await.map_err(|e| Failure("asking the destination".into(), e))?;
         if there.as_deref() == Some(top.digest.as_str()) {
-            return Ok(Outcome::AlreadyThere(top.digest));
+            return Ok(Outcome::AlreadyThere(digests));
         }
         self.contents(copy, &source, &destination, &top).await?;
         self.to
@@ -201,7 +239,7 @@ impl<S: Source, D: Destination> Copier<'_, S, D> {
             .await
             .map_err(|e| Failure(format!("pushing its manifest {}", short(&top.digest)), e))?;
         self.report.report(Event::Manifest { copy: copy.clone(), digest: top.digest.clone() });
-        Ok(Outcome::Copied(top.digest))
+        Ok(Outcome::Copied(digests))
     }
 
     /// Everything `manifest` names, at the destination: child manifests by
@@ -294,6 +332,10 @@ fn short(digest: &str) -> &str {
 
 /// `doing: cause`, the cause in the registry's own words (as the policy's warnings give them).
 fn message(doing: &str, error: &OciDistributionError) -> String {
+    // Our own words (a credential, a platform, a bundle's blob), already one line.
+    if let OciDistributionError::GenericError(Some(why)) = error {
+        return format!("{doing}: {why}");
+    }
     // oci-client leaves the error envelope of some answers (a refused upload) as text.
     if let OciDistributionError::ServerError { message, .. } = error
         && let Ok(envelope) = serde_json::from_str::<oci_client::errors::OciEnvelope>(message)
