@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use image_redirect_cli::export::Format;
+use image_redirect_cli::export::{Format, Kairos};
 
 #[derive(Parser)]
 #[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
@@ -35,7 +35,8 @@ pub enum Command {
 #[command(after_help = "Examples:
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
-  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node")]
+  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
+  image-redirect export --format kairos --runtime rke2 --settings settings.yaml --out /tmp/oem")]
 pub struct ExportArgs {
     /// The runtime's file format.
     #[arg(long, value_parser = format_parser())]
@@ -66,6 +67,20 @@ pub struct ExportArgs {
     /// `--embedded-registry` flag, which is yours to set).
     #[arg(long)]
     pub embedded_registry: bool,
+    #[command(flatten)]
+    pub kairos: KairosArgs,
+}
+
+/// `--format kairos` (and `import palette --node-config`): which runtime's files, in which stage.
+#[derive(Args)]
+pub struct KairosArgs {
+    /// Kairos: the runtime whose files the cloud-config writes [default: k3s].
+    #[arg(long, value_name = "RUNTIME", value_parser = runtime_parser())]
+    pub runtime: Option<Format>,
+    /// Kairos: the yip stage that writes the files (`boot` runs at every boot, before K3s and RKE2 read
+    /// their registries.yaml).
+    #[arg(long, value_name = "STAGE", default_value = image_redirect_cli::export::DEFAULT_STAGE)]
+    pub kairos_stage: String,
 }
 
 /// Show what the policy does to each container of some manifests.
@@ -211,6 +226,12 @@ pub enum Scheme {
 pub enum Output {
     Text,
     Json,
+}
+
+/// `--runtime` takes the names of the runtimes Kairos nodes run.
+fn runtime_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Kairos::RUNTIMES.map(Format::name))
+        .try_map(|name| Format::parse(&name).ok_or_else(|| format!("unknown runtime {name:?}")))
 }
 
 /// `--format` takes the names `export::Format` gives its formats.

@@ -170,9 +170,11 @@ fn version_names_the_crate_version() {
 #[test]
 fn command_line_mistakes_name_the_flag_and_fail_with_status_1() {
     #[rustfmt::skip]
-    let cases: [(&[&str], &[&str]); 4] = [
+    let cases: [(&[&str], &[&str]); 6] = [
         (&["export", "--formt", "k3s"],                         &["unexpected argument '--formt'", "a similar argument exists: '--format'"]),
-        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf]"]),
+        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf, kairos]"]),
+        (&["export", "--format", "kairos", "--runtime", "registries-conf", "--settings", "s.yaml"], &["invalid value 'registries-conf' for '--runtime <RUNTIME>'", "[possible values: k3s, rke2, containerd]"]),
+        (&["export", "--format", "k3s", "--runtime", "rke2", "--settings", "e2e/fixtures/settings/mapping.json"], &["--runtime: only with --format kairos"]),
         (&["preview", "--settings", "s.yaml"],                   &["the following required arguments were not provided", "<FILE>..."]),
         (&["previw"],                                            &["unrecognized subcommand 'previw'", "a similar subcommand exists: 'preview'"]),
     ];

@@ -185,6 +185,40 @@ fn containerd_pulls_through_the_exported_hosts_toml() {
     }
 }
 
+/// The files a Kairos document's stage writes, laid out under `root` as on
+/// the node (`/etc/containerd/certs.d/…` as `root/etc/containerd/certs.d/…`),
+/// taken from the parsed document, not from the export's own files.
+fn extract_kairos(document: &Path, stage: &str, root: &Path) {
+    let text = std::fs::read_to_string(document).unwrap();
+    let document: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    for file in document["stages"][stage][0]["files"].as_array().unwrap() {
+        let path = root.join(file["path"].as_str().unwrap().trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, file["content"].as_str().unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn containerd_pulls_through_the_hosts_toml_the_kairos_document_writes() {
+    let containerd = match Containerd::start("kairos") {
+        Ok(containerd) => containerd,
+        Err(why) => return skipped("containerd pulls (Kairos)", &why),
+    };
+    let registry = TestRegistry::start("kairos");
+    for mode in modes(&registry.host) {
+        let digests = fill(&mode, &registry);
+        let options = ["--runtime", "containerd"];
+        let out = export(&format!("kairos-{}", mode.name), &mode.settings, "kairos", mode.registries, &options);
+        let node = out.path().join("node");
+        extract_kairos(&out.path().join("image-redirect.yaml"), "boot", &node);
+        let hosts_dir = node.join("etc/containerd/certs.d");
+        for image in WHOLE_REGISTRIES {
+            let digest = containerd.pull(image, &hosts_dir);
+            assert_eq!(digest.as_ref(), Ok(&digests[image]), "{}: {image}", mode.name);
+        }
+    }
+}
+
 /// One line saying which check did not run and why. Written to the process's
 /// stderr itself, which the test harness does not capture: `make test` shows it.
 fn skipped(check: &str, why: &str) {

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use anyhow::Result;
-use image_redirect_cli::export;
+use image_redirect_cli::export::{self, Format};
 
 use super::{LOST, write_file};
-use crate::cli::{ExportArgs, Scheme};
+use crate::cli::{ExportArgs, KairosArgs, Scheme};
 
 pub fn run(args: &ExportArgs) -> Result<u8> {
     let scheme = match args.scheme {
@@ -20,6 +20,8 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         no_fallback: args.no_fallback,
         containerd_version: args.containerd_version,
         embedded_registry: args.embedded_registry,
+        kairos: args.kairos.kairos(args.format)?,
+        access: &[],
     };
     let export = export::export(&args.settings.load()?, &request).map_err(anyhow::Error::msg)?;
     for line in &export.notes {
@@ -47,4 +49,14 @@ fn write_files(dir: &Path, files: &[export::File]) -> Result<()> {
         write_file(&dir.join(&file.path), &file.text, false)?;
     }
     Ok(())
+}
+
+impl KairosArgs {
+    /// The Kairos options; `--runtime` only where a Kairos document is written.
+    pub fn kairos(&self, format: Format) -> Result<export::Kairos<'_>> {
+        if format != Format::Kairos && self.runtime.is_some() {
+            anyhow::bail!("--runtime: only with --format kairos (the other formats are a runtime's own)");
+        }
+        Ok(export::Kairos { runtime: self.runtime.unwrap_or(Format::K3s), stage: &self.kairos_stage })
+    }
 }
