@@ -178,7 +178,8 @@ pub enum ImportFrom {
 #[derive(Args)]
 #[command(after_help = "Examples:
   image-redirect import palette user-data.yaml --out deploy/
-  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict")]
+  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict
+  image-redirect import palette user-data.yaml --node-config --runtime rke2 --registry quay.io --out deploy/")]
 pub struct PaletteArgs {
     /// The Edge user-data (`#cloud-config` YAML); `-` reads stdin.
     #[arg(value_name = "USER-DATA")]
@@ -199,6 +200,19 @@ pub struct PaletteArgs {
     /// Exit with status 2 when the policy cannot carry out something the user-data says.
     #[arg(long)]
     pub strict: bool,
+    /// Also write node-config.yaml (mode 0600): the Kairos document whose stage writes the runtime's
+    /// registry files, with the user-data's credentials, certificates and `insecure` as the runtime's
+    /// own; merge its `stages` into the user-data.
+    #[arg(long)]
+    pub node_config: bool,
+    /// With --node-config: a registry to mirror under the prefix; repeatable.
+    #[arg(long = "registry", value_name = "REGISTRY", requires = "node_config")]
+    pub registries: Vec<String>,
+    /// With --node-config: how the mirrors are reached.
+    #[arg(long, value_enum, default_value_t = Scheme::Https)]
+    pub scheme: Scheme,
+    #[command(flatten)]
+    pub kairos: KairosArgs,
 }
 
 /// Print a shell completion script.
@@ -220,6 +234,15 @@ pub struct SettingsArg {
 pub enum Scheme {
     Https,
     Http,
+}
+
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Https => "https",
+            Self::Http => "http",
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -3,6 +3,8 @@
 //! for the Pods it admits). `import palette --node-config` fills them from
 //! user-data; each runtime writes them its own way, or not at all.
 
+use super::{Format, Loss};
+
 /// One mirror host's credentials and TLS settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
@@ -21,6 +23,15 @@ impl Access {
     pub fn ca_file(&self) -> String {
         format!("{}.crt", self.host)
     }
+}
+
+/// Whether the runtime's file carries out `loss` after all: K3s and RKE2
+/// hold credentials for a host (`configs.<host>.auth`), where a pull secret
+/// names the target there; containerd's hosts.toml has no place for them.
+pub fn carries(format: Format, access: &[Access], loss: &Loss) -> bool {
+    let Loss::PullSecret { target, .. } = loss else { return false };
+    let host = target.split_once('/').map_or(target.as_str(), |(host, _)| host);
+    matches!(format, Format::K3s | Format::Rke2) && of(access, host).is_some_and(|access| access.credentials.is_some())
 }
 
 /// The access of `host`, if the export was given one.

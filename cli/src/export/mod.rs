@@ -171,6 +171,7 @@ pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> 
         Format::RegistriesConf => |request, mirrors, lost| Ok(vec![registries_conf::file(request, mirrors, lost)?]),
     };
     let Plan { mirrors, mut lost, notes } = plan(settings, request.registries, request.format)?;
+    lost.retain(|loss| !access::carries(request.format, request.access, loss));
     if request.no_fallback && !request.format.says_no_fallback() {
         lost.push(Loss::Fallback { format: request.format.name() });
     }
