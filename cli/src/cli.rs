@@ -36,6 +36,7 @@ pub enum Command {
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
   image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
+  image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node
   image-redirect export --format kairos --runtime rke2 --settings settings.yaml --out /tmp/oem")]
 pub struct ExportArgs {
     /// The runtime's file format.
@@ -59,6 +60,11 @@ pub struct ExportArgs {
     /// source); a loss where the format cannot say it.
     #[arg(long)]
     pub no_fallback: bool,
+    /// Never let a mirror resolve a tag: mirrors serve content by digest, tags go to the original
+    /// registry (containerd: `capabilities = ["pull"]`; registries-conf: `pull-from-mirror =
+    /// "digest-only"`); a loss for K3s/RKE2. Refused with `--no-fallback`.
+    #[arg(long)]
+    pub digest_only: bool,
     /// containerd: also write the config.toml snippet of this major version (1: `version = 2`,
     /// 2: `version = 3`) that points the CRI plugin at the hosts.toml files.
     #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u8).range(1..=2))]

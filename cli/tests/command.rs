@@ -89,6 +89,20 @@ fn strict_export_fails_when_a_rule_is_lost_and_says_which() {
 }
 
 #[test]
+fn digest_only_with_no_fallback_exits_1_naming_both_flags() {
+    let settings = "e2e/fixtures/settings/mapping.json";
+    let out =
+        run(&["export", "--format", "registries-conf", "--settings", settings, "--digest-only", "--no-fallback"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: --digest-only with --no-fallback: the mirrors would serve digests only and the original registries \
+         nothing, so every pull by tag of a mirrored registry would fail; pass one of them\n"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
+}
+
+#[test]
 fn invalid_settings_are_listed_one_per_line() {
     let out = run(&["export", "--format", "k3s", "--settings", "e2e/fixtures/settings/invalid.json"], "");
     assert_eq!(out.status.code(), Some(1));

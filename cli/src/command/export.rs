@@ -14,6 +14,7 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         registries: &args.registries,
         scheme: args.scheme.name(),
         no_fallback: args.no_fallback,
+        digest_only: args.digest_only,
         containerd_version: args.containerd_version,
         embedded_registry: args.embedded_registry,
         kairos: args.kairos.kairos(args.format == Format::Kairos)?,

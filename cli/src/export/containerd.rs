@@ -22,7 +22,7 @@ struct HostsToml {
 
 #[derive(Serialize)]
 struct Host {
-    capabilities: [&'static str; 2],
+    capabilities: &'static [&'static str],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     override_path: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,14 +58,17 @@ fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<Vec<F
     };
     // With a path, the URL is the API root itself: containerd must not add /v2.
     let url = match mirror.path() {
-        "" => format!("{scheme}://{}", mirror.host()),
-        path => format!("{scheme}://{}/v2/{path}", mirror.host()),
+        "" => format!("{}://{}", request.scheme, mirror.host()),
+        path => format!("{}://{}/v2/{path}", request.scheme, mirror.host()),
     };
     let dir = format!("certs.d/{}", mirror.source);
     let access = access::of(request.access, mirror.host());
     let ca = access.and_then(|access| Some((access.ca.as_ref()?, format!("{dir}/{}", access.ca_file()))));
+    // Without `resolve` containerd asks this host only for content by digest;
+    // tags are resolved at the `server`.
+    let capabilities: &[&str] = if request.digest_only { &["pull"] } else { &["pull", "resolve"] };
     let host = Host {
-        capabilities: ["pull", "resolve"],
+        capabilities,
         override_path: !mirror.path().is_empty(),
         ca: ca.as_ref().map(|(_, path)| format!("{DIR}/{path}")),
         skip_verify: access.is_some_and(|access| access.insecure),
