@@ -51,7 +51,6 @@ pub fn files(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<Vec
 
 /// The mirror's `hosts.toml`, and the CA file it names.
 fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<Vec<File>, String> {
-    let scheme = request.scheme;
     let upstream = match mirror.source.as_str() {
         "docker.io" => "registry-1.docker.io",
         other => other,
