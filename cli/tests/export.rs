@@ -11,6 +11,10 @@ use image_redirect_policy::rules::Decision;
 use image_redirect_policy::settings::Settings;
 use serde_json::Value;
 
+#[path = "common/golden.rs"]
+mod golden;
+use golden::Golden;
+
 /// Registries named for prefix modes: every registry the e2e fixtures pull from.
 const REGISTRIES: [&str; 6] = ["docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "us-docker.pkg.dev"];
 
@@ -82,18 +86,13 @@ fn exports_match_their_golden_files() {
         (variant.set)(&mut request);
         cases.push((format!("{}.{}", variant.settings, variant.name), path, request));
     }
-    let mut stale = Vec::new();
+    let mut golden = Golden::default();
     for (name, path, request) in cases {
         let export = export::export(&load(&path), &request).unwrap();
         let text: String = export.files.iter().map(|f| format!("==> {} <==\n{}", f.path, f.text)).collect();
-        let golden = root().join(format!("cli/tests/golden/{name}.txt"));
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(&golden, &text).unwrap();
-        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-            stale.push(golden.display().to_string());
-        }
+        golden.check(&root().join(format!("cli/tests/golden/{name}.txt")), &text);
     }
-    assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
+    golden.assert_fresh();
 }
 
 /// `--no-fallback` and `--digest-only`: kept where the format can say them, else one loss each.

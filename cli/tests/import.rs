@@ -12,6 +12,10 @@ use image_redirect_cli::import::{self, Import, NodeConfig, Options};
 use image_redirect_cli::manifests;
 use serde_json::{Value, json};
 
+#[path = "common/golden.rs"]
+mod golden;
+use golden::Golden;
+
 const OPTIONS: Options =
     Options { primary_registry: None, secret_namespace: "default", module: None, node_config: None };
 
@@ -328,7 +332,7 @@ fn node_configs_match_their_golden_files() {
         ("multiple-registries", Some("10.10.100.45:30003"), Format::Containerd),
         ("no-registry", Some("10.10.137.220:30003/spectro-images"), Format::K3s),
     ];
-    let mut stale = Vec::new();
+    let mut golden = Golden::default();
     for (name, primary_registry, runtime) in cases {
         let options = Options { primary_registry, node_config: Some(node_config(runtime)), ..OPTIONS };
         let import = import::palette(&example(name), &options).unwrap();
@@ -339,15 +343,9 @@ fn node_configs_match_their_golden_files() {
             import.warnings.iter().map(|line| format!("{line}\n")).collect::<String>(),
         );
         let hub = if primary_registry.is_some() { "-primary" } else { "" };
-        let golden = root().join(format!("cli/tests/golden/import/{name}{hub}.{}.txt", runtime.name()));
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
-            std::fs::write(&golden, &text).unwrap();
-        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-            stale.push(golden.display().to_string());
-        }
+        golden.check(&root().join(format!("cli/tests/golden/import/{name}{hub}.{}.txt", runtime.name())), &text);
     }
-    assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
+    golden.assert_fresh();
 }
 
 #[test]
