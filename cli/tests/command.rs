@@ -161,7 +161,7 @@ fn preview_as_json_gives_each_container_the_warnings_about_its_image() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for command in ["export", "preview", "completions", "import palette"] {
+    for command in ["export", "preview", "seed", "audit", "completions", "import palette"] {
         let args: Vec<&str> = command.split(' ').chain(["--help"]).collect();
         let out = run(&args, "");
         assert_eq!(out.status.code(), Some(0), "{command}");
@@ -170,7 +170,9 @@ fn every_command_has_help_with_an_example() {
     }
     let out = run(&["--help"], "");
     assert!(
-        String::from_utf8(out.stdout).unwrap().contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict.")
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict, 3 seed --check or audit not ready.")
     );
 }
 
