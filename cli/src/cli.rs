@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use image_redirect_cli::export::Format;
+use image_redirect_cli::export::{Format, Kairos};
 
 #[derive(Parser)]
 #[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
@@ -37,7 +37,8 @@ pub enum Command {
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
   image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
-  image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node")]
+  image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node
+  image-redirect export --format kairos --runtime rke2 --settings settings.yaml --out /tmp/oem")]
 pub struct ExportArgs {
     /// The runtime's file format.
     #[arg(long, value_parser = format_parser())]
@@ -73,6 +74,20 @@ pub struct ExportArgs {
     /// `--embedded-registry` flag, which is yours to set).
     #[arg(long)]
     pub embedded_registry: bool,
+    #[command(flatten)]
+    pub kairos: KairosArgs,
+}
+
+/// `--format kairos` (and `import palette --node-config`): which runtime's files, in which stage.
+#[derive(Args)]
+pub struct KairosArgs {
+    /// Kairos: the runtime whose files the cloud-config writes [default: k3s].
+    #[arg(long, value_name = "RUNTIME", value_parser = runtime_parser())]
+    pub runtime: Option<Format>,
+    /// Kairos: the yip stage that writes the files (`boot` runs at every boot, before K3s and RKE2 read
+    /// their registries.yaml).
+    #[arg(long, value_name = "STAGE", default_value = image_redirect_cli::export::DEFAULT_STAGE)]
+    pub kairos_stage: String,
 }
 
 /// Show what the policy does to each container of some manifests.
@@ -232,7 +247,8 @@ pub enum ImportFrom {
 #[derive(Args)]
 #[command(after_help = "Examples:
   image-redirect import palette user-data.yaml --out deploy/
-  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict")]
+  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict
+  image-redirect import palette user-data.yaml --node-config --runtime rke2 --registry quay.io --out deploy/")]
 pub struct PaletteArgs {
     /// The Edge user-data (`#cloud-config` YAML); `-` reads stdin.
     #[arg(value_name = "USER-DATA")]
@@ -253,6 +269,19 @@ pub struct PaletteArgs {
     /// Exit with status 2 when the policy cannot carry out something the user-data says.
     #[arg(long)]
     pub strict: bool,
+    /// Also write node-config.yaml (mode 0600): the Kairos document whose stage writes the runtime's
+    /// registry files, with the user-data's credentials, certificates and `insecure` as the runtime's
+    /// own; merge its `stages` into the user-data.
+    #[arg(long)]
+    pub node_config: bool,
+    /// With --node-config: a registry to mirror under the prefix; repeatable.
+    #[arg(long = "registry", value_name = "REGISTRY", requires = "node_config")]
+    pub registries: Vec<String>,
+    /// With --node-config: how the mirrors are reached.
+    #[arg(long, value_enum, default_value_t = Scheme::Https)]
+    pub scheme: Scheme,
+    #[command(flatten)]
+    pub kairos: KairosArgs,
 }
 
 /// Print a shell completion script.
@@ -276,10 +305,25 @@ pub enum Scheme {
     Http,
 }
 
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Https => "https",
+            Self::Http => "http",
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Output {
     Text,
     Json,
+}
+
+/// `--runtime` takes the names of the runtimes Kairos nodes run.
+fn runtime_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Kairos::RUNTIMES.map(Format::name))
+        .try_map(|name| Format::parse(&name).ok_or_else(|| format!("unknown runtime {name:?}")))
 }
 
 /// `--format` takes the names `export::Format` gives its formats.

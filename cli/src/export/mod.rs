@@ -1,6 +1,7 @@
 //! The policy's settings as node-level registry configuration: K3s and RKE2
 //! `registries.yaml`, containerd `certs.d/<registry>/hosts.toml`, and the
-//! `registries.conf` that CRI-O, Podman, Buildah and Skopeo read.
+//! `registries.conf` that CRI-O, Podman, Buildah and Skopeo read; for Kairos
+//! nodes, a cloud-config document that writes one runtime's files at boot.
 //!
 //! K3s, RKE2 and containerd mirror whole registries: they swap the endpoint
 //! and, for K3s/RKE2, rewrite the repository path. `registries.conf` matches
@@ -16,8 +17,10 @@
 //!
 //! [`Rules::route_registry`]: image_redirect_policy::rules::Rules::route_registry
 
+mod access;
 mod containerd;
 mod k3s;
+mod kairos;
 mod loss;
 mod plan;
 mod registries_conf;
@@ -27,6 +30,8 @@ use std::fmt::Write as _;
 use image_redirect_policy::settings::Settings;
 use serde::Serialize;
 
+pub use access::Access;
+pub use kairos::{DEFAULT_STAGE, Kairos};
 pub use loss::{Loss, Place};
 pub use plan::{Plan, plan};
 
@@ -37,10 +42,12 @@ pub enum Format {
     Containerd,
     /// `containers-registries.conf` (v2): CRI-O, Podman, Buildah, Skopeo.
     RegistriesConf,
+    /// A Kairos cloud-config document writing another format's files.
+    Kairos,
 }
 
 impl Format {
-    pub const ALL: [Self; 4] = [Self::K3s, Self::Rke2, Self::Containerd, Self::RegistriesConf];
+    pub const ALL: [Self; 5] = [Self::K3s, Self::Rke2, Self::Containerd, Self::RegistriesConf, Self::Kairos];
 
     /// The name `--format` takes.
     pub fn name(self) -> &'static str {
@@ -49,6 +56,7 @@ impl Format {
             Self::Rke2 => "rke2",
             Self::Containerd => "containerd",
             Self::RegistriesConf => "registries-conf",
+            Self::Kairos => "kairos",
         }
     }
 
@@ -138,6 +146,10 @@ pub struct Request<'a> {
     pub containerd_version: Option<u8>,
     /// K3s/RKE2: list every source registry for the embedded mirror (Spegel).
     pub embedded_registry: bool,
+    /// `--format kairos`: the runtime whose files it writes, and the stage.
+    pub kairos: Kairos<'a>,
+    /// Credentials and TLS trust of mirror hosts (from Palette user-data).
+    pub access: &'a [Access],
 }
 
 impl Default for Request<'_> {
@@ -150,6 +162,8 @@ impl Default for Request<'_> {
             digest_only: false,
             containerd_version: None,
             embedded_registry: false,
+            kairos: Kairos::default(),
+            access: &[],
         }
     }
 }
@@ -159,7 +173,8 @@ type Writer = fn(&Request, &[Mirror], &[Loss]) -> Result<Vec<File>, String>;
 
 pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> {
     let write: Writer = match request.format {
-        Format::K3s | Format::Rke2 => |request, mirrors, lost| Ok(vec![k3s::registries_yaml(request, mirrors, lost)?]),
+        Format::Kairos => return kairos::export(settings, request),
+        Format::K3s | Format::Rke2 => k3s::files,
         Format::Containerd => containerd::files,
         Format::RegistriesConf => |request, mirrors, lost| Ok(vec![registries_conf::file(request, mirrors, lost)?]),
     };
@@ -171,6 +186,7 @@ pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> 
             .to_owned());
     }
     let Plan { mirrors, mut lost, notes } = plan(settings, request)?;
+    lost.retain(|loss| !access::carries(request.format, request.access, loss));
     if request.no_fallback && !request.format.says_no_fallback() {
         lost.push(Loss::Fallback { format: request.format.name() });
     }
