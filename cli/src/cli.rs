@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use image_redirect_cli::export::{self, Format};
+use image_redirect_cli::export::{self, Format, Kairos};
 
 #[derive(Parser)]
 #[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 ok, 1 error, 2 rules lost under --strict.")]
+#[command(after_help = "Exit status: 0 ok, 1 error, 2 rules lost under --strict, 3 seed --check or audit not ready.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -22,6 +22,7 @@ pub enum Command {
     Preview(PreviewArgs),
     Import(ImportArgs),
     Seed(SeedArgs),
+    Audit(AuditArgs),
     Completions(CompletionsArgs),
 }
 
@@ -37,6 +38,7 @@ pub enum Command {
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
   image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node
+  image-redirect export --format kairos --runtime rke2 --settings settings.yaml --out /tmp/oem
   image-redirect export --format talos --talos-version 1.12 --settings settings.yaml
   image-redirect export --format openshift --settings settings.yaml --no-fallback")]
 pub struct ExportArgs {
@@ -80,6 +82,20 @@ pub struct ExportArgs {
     /// before (or without this) a `machine.registries` patch.
     #[arg(long, value_name = "VERSION", value_parser = export::parse_talos_version)]
     pub talos_version: Option<(u16, u16)>,
+    #[command(flatten)]
+    pub kairos: KairosArgs,
+}
+
+/// `--format kairos` (and `import palette --node-config`): which runtime's files, in which stage.
+#[derive(Args)]
+pub struct KairosArgs {
+    /// Kairos: the runtime whose files the cloud-config writes [default: k3s].
+    #[arg(long, value_name = "RUNTIME", value_parser = runtime_parser())]
+    pub runtime: Option<Format>,
+    /// Kairos: the yip stage that writes the files (`boot` runs at every boot, before K3s and RKE2 read
+    /// their registries.yaml).
+    #[arg(long, value_name = "STAGE", default_value = image_redirect_cli::export::DEFAULT_STAGE)]
+    pub kairos_stage: String,
 }
 
 /// Show what the policy does to each container of some manifests.
@@ -113,6 +129,8 @@ pub struct PreviewArgs {
   helm template ./chart | image-redirect seed --settings settings.yaml --namespace web --lock images.lock -
   image-redirect seed --settings settings.yaml --images images.txt --plain-http 127.0.0.1:5000
   image-redirect seed --check --lock images.lock
+  image-redirect seed --settings settings.yaml --to bundle/ deploy/*.yaml
+  image-redirect seed --settings edge-settings.yaml --from bundle/ --lock images.lock
 
 Exit status: 0 ok, 1 error (an image not copied included), 3 --check found an image missing or different.")]
 pub struct SeedArgs {
@@ -135,6 +153,15 @@ pub struct SeedArgs {
     /// With `--dry-run`: `text` for people, `json` for scripts (one JSON object per image, one per line).
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Write the images into the OCI image layout DIR (made if absent, added to if not), each named by
+    /// its source reference, instead of copying them to the mirror: the bundle carried to an
+    /// air-gapped site, where `seed --from DIR` pushes it.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "lock", "from"])]
+    pub to: Option<PathBuf>,
+    /// Read the images from the OCI image layout DIR (as `--to` writes it) instead of manifests, and copy
+    /// them to where these settings send them; no network but the mirror's.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "files", "images"])]
+    pub from: Option<PathBuf>,
     /// Copy nothing: ask the mirror whether each destination is there (with `--lock`, at the digest
     /// the lock records); exit 3 naming each one missing or different.
     #[arg(long)]
@@ -143,6 +170,12 @@ pub struct SeedArgs {
     /// with `--check`, read it.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// Copy only these platforms of an index (`os/architecture[/variant]`, comma-separated or repeated):
+    /// the children chosen keep their digests, and the tag gets a new index listing only them, with a
+    /// new digest (recorded beside the source's; `pinDigest: source` cannot match it). Images named by
+    /// digest are copied whole, as their reference names every platform.
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
     /// Images copied at the same time.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
@@ -159,6 +192,46 @@ pub struct SeedArgs {
     /// `$XDG_RUNTIME_DIR/containers/auth.json` then `~/.docker/config.json`, as skopeo and podman read them.
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
+}
+
+/// What a cluster still pulls from outside the mirrors, per namespace and workload.
+///
+/// Reads objects (`kubectl get pods,deployments,... -A -o json`, YAML, manifests) and the report
+/// mode's PolicyReports or OpenReports. Each image is already redirected (under a target, or from a
+/// registry the nodes mirror), would be redirected by the rules, pulls from outside every mirror, or
+/// is excluded. Pods are listed under their top owner in the input (ReplicaSet, Deployment, Job,
+/// CronJob...), so each image is listed once. The rules are read as if `enabled: true` and
+/// `action: redirect`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  kubectl get pods,replicasets,deployments,jobs,cronjobs -A -o json > cluster.json
+  image-redirect audit --settings settings.yaml cluster.json
+  kubectl get policyreports -A -o json | image-redirect audit --settings settings.yaml -
+  image-redirect audit --settings settings.yaml --print-images cluster.json > images.txt
+
+Exit status: 0 nothing pulls from outside the mirrors (excluded images do not count), 1 error,
+3 an image would be redirected or is outside every mirror.")]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// Objects and reports: files or directories of multi-document YAML or JSON, `List`s included;
+    /// `-` (or nothing) reads stdin.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// The namespace of objects that name none (manifests), for namespace exclusions.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub namespace: String,
+    /// A registry the nodes' container runtimes mirror (`export`): its images keep their names and
+    /// count as redirected; repeatable.
+    #[arg(long = "node-mirror", value_name = "REGISTRY")]
+    pub node_mirrors: Vec<String>,
+    /// `text` for people; `json` for scripts: one JSON object per image, one per line.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Print only the source references the mirror must hold, one per line, as `seed --images` reads
+    /// them (exit 0).
+    #[arg(long, conflicts_with = "output")]
+    pub print_images: bool,
 }
 
 /// Turn another tool's redirect configuration into the policy's documents.
@@ -182,7 +255,8 @@ pub enum ImportFrom {
 #[derive(Args)]
 #[command(after_help = "Examples:
   image-redirect import palette user-data.yaml --out deploy/
-  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict")]
+  image-redirect import palette user-data.yaml --primary-registry 10.10.100.45:30003 --strict
+  image-redirect import palette user-data.yaml --node-config --runtime rke2 --registry quay.io --out deploy/")]
 pub struct PaletteArgs {
     /// The Edge user-data (`#cloud-config` YAML); `-` reads stdin.
     #[arg(value_name = "USER-DATA")]
@@ -203,6 +277,19 @@ pub struct PaletteArgs {
     /// Exit with status 2 when the policy cannot carry out something the user-data says.
     #[arg(long)]
     pub strict: bool,
+    /// Also write node-config.yaml (mode 0600): the Kairos document whose stage writes the runtime's
+    /// registry files, with the user-data's credentials, certificates and `insecure` as the runtime's
+    /// own; merge its `stages` into the user-data.
+    #[arg(long)]
+    pub node_config: bool,
+    /// With --node-config: a registry to mirror under the prefix; repeatable.
+    #[arg(long = "registry", value_name = "REGISTRY", requires = "node_config")]
+    pub registries: Vec<String>,
+    /// With --node-config: how the mirrors are reached.
+    #[arg(long, value_enum, default_value_t = Scheme::Https)]
+    pub scheme: Scheme,
+    #[command(flatten)]
+    pub kairos: KairosArgs,
 }
 
 /// Print a shell completion script.
@@ -226,10 +313,25 @@ pub enum Scheme {
     Http,
 }
 
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Https => "https",
+            Self::Http => "http",
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Output {
     Text,
     Json,
+}
+
+/// `--runtime` takes the names of the runtimes Kairos nodes run.
+fn runtime_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Kairos::RUNTIMES.map(Format::name))
+        .try_map(|name| Format::parse(&name).ok_or_else(|| format!("unknown runtime {name:?}")))
 }
 
 /// `--format` takes the names `export::Format` gives its formats.

@@ -161,7 +161,7 @@ fn preview_as_json_gives_each_container_the_warnings_about_its_image() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for command in ["export", "preview", "completions", "import palette"] {
+    for command in ["export", "preview", "seed", "audit", "completions", "import palette"] {
         let args: Vec<&str> = command.split(' ').chain(["--help"]).collect();
         let out = run(&args, "");
         assert_eq!(out.status.code(), Some(0), "{command}");
@@ -170,7 +170,9 @@ fn every_command_has_help_with_an_example() {
     }
     let out = run(&["--help"], "");
     assert!(
-        String::from_utf8(out.stdout).unwrap().contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict.")
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict, 3 seed --check or audit not ready.")
     );
 }
 
@@ -184,9 +186,11 @@ fn version_names_the_crate_version() {
 #[test]
 fn command_line_mistakes_name_the_flag_and_fail_with_status_1() {
     #[rustfmt::skip]
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 7] = [
         (&["export", "--formt", "k3s"],                         &["unexpected argument '--formt'", "a similar argument exists: '--format'"]),
-        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf, talos, openshift]"]),
+        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf, kairos, talos, openshift]"]),
+        (&["export", "--format", "kairos", "--runtime", "registries-conf", "--settings", "s.yaml"], &["invalid value 'registries-conf' for '--runtime <RUNTIME>'", "[possible values: k3s, rke2, containerd]"]),
+        (&["export", "--format", "k3s", "--runtime", "rke2", "--settings", "e2e/fixtures/settings/mapping.json"], &["--runtime: only where a Kairos document is written (--format kairos, --node-config)"]),
         (&["preview", "--settings", "s.yaml"],                   &["the following required arguments were not provided", "<FILE>..."]),
         (&["previw"],                                            &["unrecognized subcommand 'previw'", "a similar subcommand exists: 'preview'"]),
         (&["export", "--format", "talos", "--talos-version", "1.x"], &["invalid value '1.x' for '--talos-version <VERSION>'", "a Talos version as MAJOR.MINOR, such as 1.12"]),
@@ -246,7 +250,7 @@ fn import_palette_writes_the_documents_with_the_secrets_private() {
         format!(
             "warning: stylus.registryCredentials.insecure: skipping TLS verification for \
              10.10.254.254:8000/spectro-images is a setting of each node's container runtime, not of an admission \
-             policy\n\
+             policy (--node-config writes it)\n\
              wrote {d}/settings.yaml\nwrote {d}/policy.yaml\nwrote {d}/secrets.yaml\n"
         )
     );
@@ -290,4 +294,35 @@ fn import_palette_without_out_prints_one_multi_document_yaml() {
     let kinds: Vec<Value> = manifests::documents(&stdout).unwrap().iter().map(|d| d["kind"].clone()).collect();
     assert_eq!(kinds, [Value::Null, json!("ClusterAdmissionPolicy"), json!("Secret")]);
     assert!(stdout.starts_with("# ==> settings.yaml <==\n") && stdout.contains("---\n# ==> secrets.yaml <==\n"));
+}
+
+#[test]
+fn import_palette_node_config_is_private_and_its_credentials_never_shown() {
+    use std::os::unix::fs::PermissionsExt;
+    for (example, runtime) in [(SINGLE_REGISTRY, "k3s"), ("e2e/fixtures/user-data/multiple-registries.yaml", "rke2")] {
+        let dir = out_dir(&format!("import-node-config-{runtime}"));
+        let args = ["import", "palette", example, "--node-config", "--runtime", runtime, "--registry", "quay.io"];
+        let out = run(&[&args[..], &["--out", dir.to_str().unwrap()]].concat(), "");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, b"", "{example}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.ends_with(&format!("wrote {}/node-config.yaml\n", dir.display())), "{stderr}");
+        assert!(!stderr.contains("example-password"), "{example}: {stderr}");
+        let mode = std::fs::metadata(dir.join("node-config.yaml")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{example}");
+        // The credentials are there, in the runtime's own file: the checks above are not vacuous.
+        let document = std::fs::read_to_string(dir.join("node-config.yaml")).unwrap();
+        assert!(document.contains("password: example-password"), "{example}: {document}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn import_palette_runtime_needs_node_config() {
+    let out = run(&["import", "palette", SINGLE_REGISTRY, "--runtime", "rke2"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: --runtime: only where a Kairos document is written (--format kairos, --node-config)\n"
+    );
 }

@@ -13,6 +13,10 @@ use image_redirect_policy::settings::Settings;
 use serde::Deserialize;
 use serde_json::Value;
 
+#[path = "common/golden.rs"]
+mod golden;
+use golden::Golden;
+
 /// Registries named for prefix modes: every registry the e2e fixtures pull from.
 const REGISTRIES: [&str; 6] = ["docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "us-docker.pkg.dev"];
 
@@ -58,11 +62,15 @@ struct Variant {
 }
 
 #[rustfmt::skip]
-const VARIANTS: [Variant; 8] = [
+const VARIANTS: [Variant; 12] = [
     Variant { settings: "mirror-checks", name: "registries-conf-no-fallback", format: Format::RegistriesConf, set: |r| r.no_fallback = true },
     Variant { settings: "mapping", name: "containerd-1", format: Format::Containerd, set: |r| r.containerd_version = Some(1) },
     Variant { settings: "harbor-layout", name: "containerd-2", format: Format::Containerd, set: |r| r.containerd_version = Some(2) },
     Variant { settings: "mapping", name: "k3s-embedded-registry", format: Format::K3s, set: |r| r.embedded_registry = true },
+    Variant { settings: "prefix-all", name: "kairos-rke2", format: Format::Kairos, set: |r| r.kairos.runtime = Format::Rke2 },
+    Variant { settings: "mapping", name: "kairos-containerd", format: Format::Kairos, set: |r| r.kairos.runtime = Format::Containerd },
+    Variant { settings: "harbor-layout", name: "kairos-containerd-2", format: Format::Kairos, set: |r| { r.kairos.runtime = Format::Containerd; r.containerd_version = Some(2) } },
+    Variant { settings: "registry-wide", name: "kairos-reconcile", format: Format::Kairos, set: |r| r.kairos.stage = "reconcile" },
     Variant { settings: "registry-wide", name: "talos-no-fallback", format: Format::Talos, set: |r| r.no_fallback = true },
     Variant { settings: "registry-wide", name: "talos-1.12-no-fallback", format: Format::Talos, set: |r| { r.talos_version = Some((1, 12)); r.no_fallback = true } },
     Variant { settings: "mirror-checks", name: "openshift-no-fallback", format: Format::OpenShift, set: |r| r.no_fallback = true },
@@ -95,18 +103,13 @@ fn exports_match_their_golden_files() {
         (variant.set)(&mut request);
         cases.push((format!("{}.{}", variant.settings, variant.name), path, request));
     }
-    let mut stale = Vec::new();
+    let mut golden = Golden::default();
     for (name, path, request) in cases {
         let export = export::export(&load(&path), &request).unwrap();
         let text: String = export.files.iter().map(|f| format!("==> {} <==\n{}", f.path, f.text)).collect();
-        let golden = root().join(format!("cli/tests/golden/{name}.txt"));
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(&golden, &text).unwrap();
-        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
-            stale.push(golden.display().to_string());
-        }
+        golden.check(&root().join(format!("cli/tests/golden/{name}.txt")), &text);
     }
-    assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
+    golden.assert_fresh();
 }
 
 /// `--no-fallback` and `--digest-only`: kept where the format can say them, else one loss each.
@@ -116,7 +119,7 @@ fn an_option_is_a_loss_where_the_format_cannot_say_it() {
     let no_fallback: Set = |r| r.no_fallback = true;
     let digest_only: Set = |r| r.digest_only = true;
     #[rustfmt::skip]
-    let cases: [(&str, Set, Format, &[Loss]); 12] = [
+    let cases: [(&str, Set, Format, &[Loss]); 14] = [
         ("--no-fallback", no_fallback, Format::K3s, &[Loss::Fallback { format: "k3s" }]),
         ("--no-fallback", no_fallback, Format::Rke2, &[Loss::Fallback { format: "rke2" }]),
         ("--no-fallback", no_fallback, Format::Containerd, &[Loss::Fallback { format: "containerd" }]),
@@ -127,6 +130,9 @@ fn an_option_is_a_loss_where_the_format_cannot_say_it() {
         ("--digest-only", digest_only, Format::Rke2, &[Loss::DigestOnly { format: "rke2" }]),
         ("--digest-only", digest_only, Format::Containerd, &[]),
         ("--digest-only", digest_only, Format::RegistriesConf, &[]),
+        // Kairos writes K3s's files by default, and says what K3s cannot.
+        ("--no-fallback", no_fallback, Format::Kairos, &[Loss::Fallback { format: "k3s" }]),
+        ("--digest-only", digest_only, Format::Kairos, &[Loss::DigestOnly { format: "k3s" }]),
         // Talos writes every mirror host with `capabilities = ["pull", "resolve"]`.
         ("--digest-only", digest_only, Format::Talos, &[Loss::DigestOnly { format: "talos" }]),
         // OpenShift: the digest mirror set only.
@@ -700,5 +706,65 @@ fn the_mirror_set_schemas_refuse_what_openshift_refuses() {
             "" => assert_eq!(errors, "", "{name}"),
             _ => assert!(errors.contains(expected), "{name}: {errors}"),
         }
+    }
+}
+
+/// The `files[]` of the Kairos document's only stage: path, content, permissions.
+fn kairos_files(text: &str, stage: &str) -> Vec<(String, String, u64)> {
+    assert!(text.starts_with("#cloud-config\n"), "cloud-config is recognised by its first line: {text}");
+    let document: Value = serde_norway::from_str(text).unwrap();
+    let stages = document["stages"].as_object().unwrap();
+    assert_eq!(stages.keys().collect::<Vec<_>>(), [stage]);
+    let files = document["stages"][stage][0]["files"].as_array().unwrap();
+    let entry = |file: &Value| {
+        let text = |key: &str| file[key].as_str().unwrap().to_owned();
+        (text("path"), text("content"), file["permissions"].as_u64().unwrap())
+    };
+    files.iter().map(entry).collect()
+}
+
+#[test]
+fn kairos_writes_the_runtimes_files_unchanged_where_the_runtime_reads_them() {
+    let registries = registries();
+    #[rustfmt::skip]
+    let runtimes = [
+        (Format::K3s, "/etc/rancher/k3s/"),
+        (Format::Rke2, "/etc/rancher/rke2/"),
+        (Format::Containerd, "/etc/containerd/"),
+    ];
+    let mut compared = 0;
+    for (name, path) in settings_files() {
+        let settings = load(&path);
+        for (runtime, dir) in runtimes {
+            let kairos = export::Kairos { runtime, stage: "boot.before" };
+            let request =
+                export::Request { format: Format::Kairos, registries: &registries, kairos, ..Default::default() };
+            let document = export::export(&settings, &request).unwrap();
+            let own = run(&settings, runtime);
+            let expected: Vec<_> =
+                own.files.iter().map(|f| (format!("{dir}{}", f.path), f.text.clone(), 0o644)).collect();
+            let [file] = document.files.as_slice() else { panic!("{name}: {:?}", document.files) };
+            assert_eq!(file.path, "image-redirect.yaml");
+            assert_eq!(kairos_files(&file.text, "boot.before"), expected, "{name} as {}", runtime.name());
+            assert_eq!((&document.lost, &document.notes), (&own.lost, &own.notes), "{name} as {}", runtime.name());
+            compared += expected.len();
+        }
+    }
+    assert!(compared >= 30, "only {compared} files compared");
+}
+
+#[test]
+fn kairos_writes_only_the_runtimes_kairos_nodes_run() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    #[rustfmt::skip]
+    let cases: [(&str, Format, &str, &str); 3] = [
+        ("registries_conf_runtime", Format::RegistriesConf, "boot", "--runtime registries-conf: Kairos nodes run k3s, rke2, containerd"),
+        ("kairos_in_kairos", Format::Kairos, "boot", "--runtime kairos: Kairos nodes run k3s, rke2, containerd"),
+        ("empty_stage", Format::K3s, " ", "--kairos-stage: a stage name, such as boot"),
+    ];
+    for (name, runtime, stage, error) in cases {
+        let request =
+            export::Request { format: Format::Kairos, kairos: export::Kairos { runtime, stage }, ..Default::default() };
+        assert_eq!(export::export(&settings, &request).unwrap_err(), error, "{name}");
     }
 }

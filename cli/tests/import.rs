@@ -8,11 +8,16 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use image_redirect_cli::export::{self, Format};
-use image_redirect_cli::import::{self, Import, Options};
+use image_redirect_cli::import::{self, Import, NodeConfig, Options};
 use image_redirect_cli::manifests;
 use serde_json::{Value, json};
 
-const OPTIONS: Options = Options { primary_registry: None, secret_namespace: "default", module: None };
+#[path = "common/golden.rs"]
+mod golden;
+use golden::Golden;
+
+const OPTIONS: Options =
+    Options { primary_registry: None, secret_namespace: "default", module: None, node_config: None };
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -105,9 +110,9 @@ fn what_the_policy_cannot_carry_out_is_a_warning() {
     let cases: [Case; 8] = [
         ("single_registry_exactly", "stylus: {registryCredentials: {domain: a.io/x, username: u, password: p}}", OPTIONS, &[]),
         ("insecure", "stylus: {registryCredentials: {domain: a.io, insecure: true}}", OPTIONS,
-            &["stylus.registryCredentials.insecure: skipping TLS verification for a.io is a setting of each node's container runtime, not of an admission policy"]),
+            &["stylus.registryCredentials.insecure: skipping TLS verification for a.io is a setting of each node's container runtime, not of an admission policy (--node-config writes it)"]),
         ("certificates", "stylus: {externalRegistries: {registries: [{domain: a.io, certificates: [CA]}], registryMappingRules: {quay.io: a.io}}}", HUB,
-            &[&format!("{registry}.certificates: the CA certificates of a.io are trusted by each node's container runtime, not by an admission policy: install them on the nodes")]),
+            &[&format!("{registry}.certificates: the CA certificates of a.io are trusted by each node's container runtime, not by an admission policy: install them on the nodes (--node-config writes them)")]),
         ("repository_name", "stylus: {externalRegistries: {registries: [{domain: a.io, repositoryName: r}], registryMappingRules: {quay.io: a.io}}}", HUB,
             &[&format!("{registry}.repositoryName: has no equivalent in the policy, which sends images where the mapping rules say; ignored")]),
         ("images_no_rule_matches", "stylus: {externalRegistries: {registryMappingRules: {quay.io: a.io}}}", OPTIONS,
@@ -150,7 +155,7 @@ fn the_single_registry_example_becomes_a_prefix_with_its_pull_secret() {
         "\
 # Imported from Palette Edge user-data by `image-redirect import palette`.
 # Not carried out by the policy:
-#   - stylus.registryCredentials.insecure: skipping TLS verification for 10.10.254.254:8000/spectro-images is a setting of each node's container runtime, not of an admission policy
+#   - stylus.registryCredentials.insecure: skipping TLS verification for 10.10.254.254:8000/spectro-images is a setting of each node's container runtime, not of an admission policy (--node-config writes it)
 enabled: true
 prefix:
   target: 10.10.254.254:8000/spectro-images
@@ -305,4 +310,92 @@ fn the_single_registry_example_exports_to_k3s() {
              Secrets; give it the credentials for 10.10.254.254:8000/spectro-images in its registry configuration",
         ]
     );
+}
+
+/// Registries named for the prefix of the single-registry example, as `--registry`.
+const NAMED: [&str; 2] = ["docker.io", "quay.io"];
+
+fn node_config(runtime: Format) -> NodeConfig<'static> {
+    static NAMED_OWNED: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| NAMED.map(str::to_owned).to_vec());
+    NodeConfig { kairos: export::Kairos { runtime, stage: "boot" }, registries: &NAMED_OWNED, scheme: "https" }
+}
+
+#[test]
+fn node_configs_match_their_golden_files() {
+    #[rustfmt::skip]
+    let cases = [
+        ("single-registry", None, Format::K3s),
+        ("single-registry", None, Format::Containerd),
+        ("multiple-registries", None, Format::K3s),
+        ("multiple-registries", Some("10.10.100.45:30003"), Format::Rke2),
+        ("multiple-registries", Some("10.10.100.45:30003"), Format::Containerd),
+        ("no-registry", Some("10.10.137.220:30003/spectro-images"), Format::K3s),
+    ];
+    let mut golden = Golden::default();
+    for (name, primary_registry, runtime) in cases {
+        let options = Options { primary_registry, node_config: Some(node_config(runtime)), ..OPTIONS };
+        let import = import::palette(&example(name), &options).unwrap();
+        let text = format!(
+            "==> node-config.yaml <==\n{}==> notes <==\n{}==> warnings <==\n{}",
+            import.node_config.unwrap(),
+            import.notes.iter().map(|line| format!("{line}\n")).collect::<String>(),
+            import.warnings.iter().map(|line| format!("{line}\n")).collect::<String>(),
+        );
+        let hub = if primary_registry.is_some() { "-primary" } else { "" };
+        golden.check(&root().join(format!("cli/tests/golden/import/{name}{hub}.{}.txt", runtime.name())), &text);
+    }
+    golden.assert_fresh();
+}
+
+#[test]
+fn with_a_node_config_the_node_trust_settings_are_notes_not_losses() {
+    let registry = "stylus.externalRegistries.registries[0]";
+    let node = Options { node_config: Some(node_config(Format::K3s)), ..HUB };
+    #[rustfmt::skip]
+    let cases: [(&str, &str, &[&str]); 2] = [
+        ("insecure", "stylus: {registryCredentials: {domain: a.io, insecure: true}}",
+            &["stylus.registryCredentials.insecure: the nodes skip TLS verification for a.io: node-config.yaml carries it, as the runtime's own setting"]),
+        ("certificates", "stylus: {externalRegistries: {registries: [{domain: a.io, certificates: [CA]}], registryMappingRules: {quay.io: a.io}}}",
+            &[&format!("{registry}.certificates: the nodes trust these CA certificates of a.io: node-config.yaml carries it, as the runtime's own setting")]),
+    ];
+    for (name, user_data, expected) in cases {
+        let options = if name == "insecure" { Options { primary_registry: None, ..node } } else { node };
+        let import = import::palette(user_data, &options).unwrap();
+        assert_eq!(import.warnings, Vec::<String>::new(), "{name}");
+        assert_eq!(
+            import.notes.iter().filter(|note| !note.starts_with("node-config.yaml")).collect::<Vec<_>>(),
+            expected,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_node_config_gives_k3s_the_credentials_ca_and_tls_setting_of_each_registry_host() {
+    let user_data = "stylus: {externalRegistries: {registries: [
+        {domain: a.io/x, username: u, password: p, certificates: [\"PEM1\", \"PEM2\"]},
+        {domain: b.io:5000, insecure: true}], registryMappingRules: {quay.io: a.io/x, gcr.io: \"b.io:5000/g\"}}}";
+    let options = Options { node_config: Some(node_config(Format::K3s)), ..OPTIONS };
+    let import = import::palette(user_data, &options).unwrap();
+    let document = yaml(&import.node_config.unwrap());
+    let files = document["stages"]["boot"][0]["files"].as_array().unwrap();
+    let registries_yaml = yaml(files[0]["content"].as_str().unwrap());
+    assert_eq!(
+        registries_yaml,
+        json!({
+            "mirrors": {
+                "gcr.io": {"endpoint": ["https://b.io:5000"], "rewrite": {"^(.*)$": "g/$1"}},
+                "quay.io": {"endpoint": ["https://a.io"], "rewrite": {"^(.*)$": "x/$1"}},
+            },
+            "configs": {
+                "a.io": {"auth": {"username": "u", "password": "p"}, "tls": {"ca_file": "/etc/rancher/k3s/registry-ca/a.io.crt"}},
+                "b.io:5000": {"tls": {"insecure_skip_verify": true}},
+            },
+        })
+    );
+    assert_eq!(files[1]["path"], "/etc/rancher/k3s/registry-ca/a.io.crt");
+    assert_eq!(files[1]["content"], "PEM1\nPEM2\n");
+    // Credentials in the document: readable by root only.
+    assert!(files.iter().all(|file| file["permissions"] == 0o600));
 }

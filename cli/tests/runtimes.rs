@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image_redirect_cli::manifests;
@@ -167,19 +167,51 @@ fn no_fallback_serves_the_mirror_and_never_the_original() {
     assert!(refused.contains("blocked"), "{refused}");
 }
 
-#[test]
-fn containerd_pulls_through_the_exported_hosts_toml() {
-    let Some(containerd) = containerd("hosts-toml", "containerd pulls") else { return };
-    let registry = TestRegistry::start("hosts-toml");
+/// containerd pulls the images of whole registries, in every mode, through
+/// the `certs.d` that `hosts_dir` finds in the export of `format`.
+fn containerd_pulls(name: &str, format: &str, options: &[&str], hosts_dir: fn(&Path) -> PathBuf) {
+    let check = match format {
+        "containerd" => "containerd pulls".to_owned(),
+        other => format!("containerd pulls ({other})"),
+    };
+    let Some(containerd) = containerd(name, &check) else { return };
+    let registry = TestRegistry::start(name);
     for mode in modes(&registry.host) {
         let digests = fill(&mode, &registry);
-        let out = export(mode.name, &mode.settings, "containerd", mode.registries, &[]);
-        let hosts_dir = out.path().join("certs.d");
+        let out = export(&format!("{name}-{}", mode.name), &mode.settings, format, mode.registries, options);
+        let hosts_dir = hosts_dir(out.path());
         for image in WHOLE_REGISTRIES {
             let digest = containerd.pull(image, &hosts_dir);
             assert_eq!(digest.as_ref(), Ok(&digests[image]), "{}: {image}", mode.name);
         }
     }
+}
+
+#[test]
+fn containerd_pulls_through_the_exported_hosts_toml() {
+    containerd_pulls("hosts-toml", "containerd", &[], |out| out.join("certs.d"));
+}
+
+/// The files a Kairos document's stage writes, laid out under `root` as on
+/// the node (`/etc/containerd/certs.d/…` as `root/etc/containerd/certs.d/…`),
+/// taken from the parsed document, not from the export's own files.
+fn extract_kairos(document: &Path, stage: &str, root: &Path) {
+    let text = std::fs::read_to_string(document).unwrap();
+    let document: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    for file in document["stages"][stage][0]["files"].as_array().unwrap() {
+        let path = root.join(file["path"].as_str().unwrap().trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, file["content"].as_str().unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn containerd_pulls_through_the_hosts_toml_the_kairos_document_writes() {
+    containerd_pulls("kairos", "kairos", &["--runtime", "containerd"], |out| {
+        let node = out.join("node");
+        extract_kairos(&out.join("image-redirect.yaml"), "boot", &node);
+        node.join("etc/containerd/certs.d")
+    });
 }
 
 /// A source registry and a mirror filled from it by a digest-preserving

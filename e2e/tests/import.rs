@@ -21,7 +21,7 @@ fn policy() -> &'static Policy {
 /// The settings `import palette` writes for e2e/fixtures/user-data/`name`.yaml.
 fn imported_settings(name: &str, primary_registry: Option<&str>) -> Value {
     let user_data = std::fs::read_to_string(fixtures().join(format!("user-data/{name}.yaml"))).unwrap();
-    let options = Options { primary_registry, secret_namespace: "default", module: None };
+    let options = Options { primary_registry, secret_namespace: "default", module: None, node_config: None };
     let import = import::palette(&user_data, &options).unwrap_or_else(|errors| panic!("{name}: {errors:#?}"));
     serde_norway::from_str(&import.settings).unwrap()
 }

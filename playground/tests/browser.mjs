@@ -86,6 +86,10 @@ await check("typed settings and manifest fill the table", async (page) => {
   assert.match(await page.textContent("#patch"), /"op": "replace",\s+"path": "\/spec\/containers\/0\/image",\s+"value": "harbor.edge.local\/dockerhub\/library\/nginx:1.27"/);
   assert.match(await page.textContent("#k3s"), /\^\(\.\*\)\$: dockerhub\/\$1\n/);
   assert.match(await page.textContent("#registries-conf"), /\[\[registry\]\]\nprefix = "docker.io"\nlocation = "harbor.edge.local\/dockerhub"\n/);
+  const kairos = await page.textContent("#kairos");
+  assert.ok(kairos.startsWith("# image-redirect.yaml\n#cloud-config\n"), kairos);
+  assert.match(kairos, /\nstages:\n  boot:\n  - name: 'image-redirect: registry mirrors'\n    files:\n    - path: \/etc\/rancher\/k3s\/registries.yaml\n      content: \|\n/);
+  assert.match(kairos, /\n              \^\(\.\*\)\$: dockerhub\/\$1\n      permissions: 420\n$/);
   assert.match(await page.textContent("#talos"), /      docker.io:\n        endpoints:\n        - https:\/\/harbor.edge.local\/v2\/dockerhub\n        overridePath: true\n/);
   assert.match(await page.textContent("#openshift"), /kind: ImageDigestMirrorSet\n[^]*  - source: docker.io\n    mirrors:\n    - harbor.edge.local\/dockerhub\n/);
 });

@@ -33,6 +33,7 @@ function update() {
   $("k3s").textContent = answer.export ? answer.export.k3s || "" : "";
   $("containerd").textContent = answer.export ? answer.export.containerd || "" : "";
   $("registries-conf").textContent = answer.export ? answer.export.registriesConf || "" : "";
+  $("kairos").textContent = answer.export ? answer.export.kairos || "" : "";
   $("talos").textContent = answer.export ? answer.export.talos || "" : "";
   $("openshift").textContent = answer.export ? answer.export.openshift || "" : "";
 }

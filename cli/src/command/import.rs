@@ -7,10 +7,13 @@ use super::{LOST, read, write_file};
 use crate::cli::PaletteArgs;
 
 pub fn palette(args: &PaletteArgs) -> Result<u8> {
+    let kairos = args.kairos.kairos(args.node_config)?;
+    let node_config = import::NodeConfig { kairos, registries: &args.registries, scheme: args.scheme.name() };
     let options = import::Options {
         primary_registry: args.primary_registry.as_deref(),
         secret_namespace: &args.secret_namespace,
         module: args.module.as_deref(),
+        node_config: args.node_config.then_some(node_config),
     };
     let import = import::palette(&read(&args.user_data)?, &options)
         .map_err(|errors| anyhow::anyhow!("{}: cannot be imported:\n{}", args.user_data, errors.join("\n")))?;

@@ -1,13 +1,16 @@
 //! containerd's `certs.d/<registry>/hosts.toml`, one per source registry, and
 //! with `--containerd-version` the `config.toml` snippet that points the CRI
-//! plugin at them.
+//! plugin at them. A mirror host's CA and TLS checks go into its
+//! `[host]` table; hosts.toml has no place for credentials.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{File, Loss, Mirror, Request, header, toml};
+use super::{File, Loss, Mirror, Request, access, header, toml};
 
+/// Where containerd reads its configuration.
+pub const DIR: &str = "/etc/containerd";
 /// Where the CRI plugin looks for `<registry>/hosts.toml`.
 pub const CERTS_D: &str = "/etc/containerd/certs.d";
 
@@ -22,6 +25,10 @@ struct Host {
     capabilities: &'static [&'static str],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     override_path: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    skip_verify: bool,
 }
 
 /// `config.toml`: its schema version and `[plugins."<plugin>".registry]`.
@@ -32,26 +39,41 @@ struct Config<'a> {
 }
 
 pub fn files(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<Vec<File>, String> {
-    let mut files = mirrors.iter().map(|mirror| hosts_toml(request, mirror, lost)).collect::<Result<Vec<_>, _>>()?;
+    let mut files = Vec::new();
+    for mirror in mirrors {
+        files.extend(hosts_toml(request, mirror, lost)?);
+    }
     if let Some(version) = request.containerd_version {
         files.push(config_snippet(version)?);
     }
     Ok(files)
 }
 
-fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<File, String> {
+/// The mirror's `hosts.toml`, and the CA file it names.
+fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<Vec<File>, String> {
     let upstream = match mirror.source.as_str() {
         "docker.io" => "registry-1.docker.io",
         other => other,
     };
     let url = mirror.api_url(request.scheme);
+    let dir = format!("certs.d/{}", mirror.source);
+    let access = access::of(request.access, mirror.host());
+    let ca = access.and_then(|access| Some((access.ca.as_ref()?, format!("{dir}/{}", access.ca_file()))));
     // Without `resolve` containerd asks this host only for content by digest;
     // tags are resolved at the `server`.
     let capabilities: &[&str] = if request.digest_only { &["pull"] } else { &["pull", "resolve"] };
-    let host = Host { capabilities, override_path: !mirror.path().is_empty() };
+    let host = Host {
+        capabilities,
+        override_path: !mirror.path().is_empty(),
+        ca: ca.as_ref().map(|(_, path)| format!("{DIR}/{path}")),
+        skip_verify: access.is_some_and(|access| access.insecure),
+    };
     let file = HostsToml { server: format!("https://{upstream}"), host: BTreeMap::from([(url, host)]) };
     let reader = format!("containerd reads it at {CERTS_D}/<registry>/hosts.toml");
-    Ok(File { path: format!("certs.d/{}/hosts.toml", mirror.source), text: toml(header(&reader, lost), &file)? })
+    let text = toml(header(&reader, lost), &file)?;
+    let mut files = vec![File { path: format!("{dir}/hosts.toml"), text }];
+    files.extend(ca.map(|(pem, path)| File { path, text: pem.clone() }));
+    Ok(files)
 }
 
 /// The CRI plugin's registry directory, in the config schema of containerd

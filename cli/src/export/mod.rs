@@ -1,12 +1,14 @@
 //! The policy's settings as node-level registry configuration: K3s and RKE2
 //! `registries.yaml`, containerd `certs.d/<registry>/hosts.toml`, the
 //! `registries.conf` that CRI-O, Podman, Buildah and Skopeo read, Talos's
-//! machine configuration and OpenShift's mirror sets.
+//! machine configuration and OpenShift's mirror sets; for Kairos nodes, a
+//! cloud-config document that writes one runtime's files at boot.
 //!
 //! K3s, RKE2, containerd and Talos mirror whole registries: they swap the
 //! endpoint and, for K3s/RKE2, rewrite the repository path. `registries.conf`
-//! and OpenShift match the longest path prefix, as the policy's mappings do. Each exported source
-//! gets one route, asked of the policy's own rules ([`Rules::route_registry`]);
+//! and OpenShift match the longest path prefix, as the policy's mappings do.
+//! Each exported source gets one route, asked of the policy's own rules
+//! ([`Rules::route_registry`]);
 //! whatever else the settings say (a mapping scoped to a path where the
 //! format has no paths, exclusions, namespaces, pull secrets, registry checks
 //! the runtime cannot make) has no equivalent at the node and is reported as
@@ -17,8 +19,10 @@
 //!
 //! [`Rules::route_registry`]: image_redirect_policy::rules::Rules::route_registry
 
+mod access;
 mod containerd;
 mod k3s;
+mod kairos;
 mod loss;
 mod openshift;
 mod plan;
@@ -30,6 +34,8 @@ use std::fmt::Write as _;
 use image_redirect_policy::settings::Settings;
 use serde::Serialize;
 
+pub use access::Access;
+pub use kairos::{DEFAULT_STAGE, Kairos};
 pub use loss::{Loss, Place};
 pub use plan::{Plan, plan};
 pub use talos::parse_version as parse_talos_version;
@@ -41,6 +47,8 @@ pub enum Format {
     Containerd,
     /// `containers-registries.conf` (v2): CRI-O, Podman, Buildah, Skopeo.
     RegistriesConf,
+    /// A Kairos cloud-config document writing another format's files.
+    Kairos,
     /// Talos machine configuration (a patch, or 1.12's documents).
     Talos,
     /// OpenShift/OKD `ImageTagMirrorSet` and `ImageDigestMirrorSet`.
@@ -48,8 +56,8 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Self; 6] =
-        [Self::K3s, Self::Rke2, Self::Containerd, Self::RegistriesConf, Self::Talos, Self::OpenShift];
+    pub const ALL: [Self; 7] =
+        [Self::K3s, Self::Rke2, Self::Containerd, Self::RegistriesConf, Self::Kairos, Self::Talos, Self::OpenShift];
 
     /// The name `--format` takes.
     pub fn name(self) -> &'static str {
@@ -58,6 +66,7 @@ impl Format {
             Self::Rke2 => "rke2",
             Self::Containerd => "containerd",
             Self::RegistriesConf => "registries-conf",
+            Self::Kairos => "kairos",
             Self::Talos => "talos",
             Self::OpenShift => "openshift",
         }
@@ -159,6 +168,10 @@ pub struct Request<'a> {
     pub containerd_version: Option<u8>,
     /// K3s/RKE2: list every source registry for the embedded mirror (Spegel).
     pub embedded_registry: bool,
+    /// `--format kairos`: the runtime whose files it writes, and the stage.
+    pub kairos: Kairos<'a>,
+    /// Credentials and TLS trust of mirror hosts (from Palette user-data).
+    pub access: &'a [Access],
     /// Talos `MAJOR.MINOR`: from 1.12 `RegistryMirrorConfig` documents, before
     /// (or none) the `machine.registries` patch.
     pub talos_version: Option<(u16, u16)>,
@@ -174,6 +187,8 @@ impl Default for Request<'_> {
             digest_only: false,
             containerd_version: None,
             embedded_registry: false,
+            kairos: Kairos::default(),
+            access: &[],
             talos_version: None,
         }
     }
@@ -184,7 +199,8 @@ type Writer = fn(&Request, &[Mirror], &[Loss]) -> Result<Vec<File>, String>;
 
 pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> {
     let write: Writer = match request.format {
-        Format::K3s | Format::Rke2 => |request, mirrors, lost| Ok(vec![k3s::registries_yaml(request, mirrors, lost)?]),
+        Format::Kairos => return kairos::export(settings, request),
+        Format::K3s | Format::Rke2 => k3s::files,
         Format::Containerd => containerd::files,
         Format::RegistriesConf => |request, mirrors, lost| Ok(vec![registries_conf::file(request, mirrors, lost)?]),
         Format::Talos => |request, mirrors, lost| Ok(vec![talos::file(request, mirrors, lost)?]),
@@ -198,6 +214,7 @@ pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> 
             .to_owned());
     }
     let Plan { mirrors, mut lost, notes } = plan(settings, request)?;
+    lost.retain(|loss| !access::carries(request.format, request.access, loss));
     if request.no_fallback && !request.format.says_no_fallback() {
         lost.push(Loss::Fallback { format: request.format.name() });
     }

@@ -7,6 +7,8 @@ use image_redirect_policy::reference::{self, RegistryPath};
 use image_redirect_policy::settings::Settings;
 use serde::Serialize;
 
+use crate::export::Access;
+
 use super::read::{Credentials, PRIMARY, Registry, Report, Rule, UserData};
 use super::secret_name;
 
@@ -27,11 +29,13 @@ pub(super) fn check(plan: &Plan, errors: &mut Vec<String>) -> Result<(), Vec<Str
     Ok(())
 }
 
-/// The settings, what each of their fields came from, and the Secrets they name.
+/// The settings, what each of their fields came from, the Secrets they
+/// name, and what the nodes need to reach each registry host.
 pub(super) struct Plan {
     pub(super) settings: SettingsDoc,
     origins: Origins,
     pub(super) secrets: Vec<PullSecret>,
+    pub(super) access: Vec<Access>,
 }
 
 pub(super) struct PullSecret {
@@ -68,7 +72,9 @@ struct DestinationDoc {
 
 pub(super) fn plan(user_data: UserData, report: &mut Report) -> Plan {
     let UserData { enabled, single, primary, registries, rules } = user_data;
-    let mut plan = Plan { settings: settings_doc(enabled, report), origins: Origins::default(), secrets: Vec::new() };
+    let access = access(single.iter().chain(&registries), report);
+    let mut plan =
+        Plan { settings: settings_doc(enabled, report), origins: Origins::default(), secrets: Vec::new(), access };
     if let Some(single) = &single
         && (!registries.is_empty() || !rules.is_empty())
     {
@@ -96,6 +102,29 @@ pub(super) fn plan(user_data: UserData, report: &mut Report) -> Plan {
     plan
 }
 
+/// Credentials and trust settings by registry host (runtimes key them so):
+/// the first registry of a host gives them, a later one that differs is told.
+fn access<'a>(registries: impl Iterator<Item = &'a Registry>, report: &mut Report) -> Vec<Access> {
+    let mut access: Vec<(Access, &str)> = Vec::new();
+    for registry in registries {
+        let host = registry.domain.split_once('/').map_or(registry.domain.as_str(), |(host, _)| host);
+        let credentials = registry.credentials.as_ref().map(|c| (c.username.clone(), c.password.clone()));
+        let entry = Access { host: host.to_owned(), credentials, ca: registry.ca.clone(), insecure: registry.insecure };
+        if entry.credentials.is_none() && entry.ca.is_none() && !entry.insecure {
+            continue;
+        }
+        match access.iter().find(|(known, _)| known.host == entry.host) {
+            Some((known, _)) if *known == entry => {}
+            Some((_, first)) => report.warning(
+                &registry.path,
+                format!("the nodes reach {host} with the credentials and trust settings of {first}, the first for it"),
+            ),
+            None => access.push((entry, &registry.path)),
+        }
+    }
+    access.into_iter().map(|(access, _)| access).collect()
+}
+
 fn settings_doc(enabled: Option<(bool, String)>, report: &mut Report) -> SettingsDoc {
     if let Some((false, path)) = &enabled {
         report.note(path, "false: the policy is installed switched off (enabled: false) and redirects nothing");
@@ -121,7 +150,7 @@ fn prefix(single: Option<Registry>, primary: Option<String>, report: &mut Report
             Some((single, origin))
         }
         (None, Some(domain)) => {
-            let registry = Registry { path: PRIMARY.to_owned(), domain, credentials: None };
+            let registry = Registry { path: PRIMARY.to_owned(), domain, credentials: None, ca: None, insecure: false };
             Some((registry, PRIMARY.to_owned()))
         }
         (None, None) => None,

@@ -134,6 +134,9 @@ pub(super) struct Registry {
     pub(super) path: String,
     pub(super) domain: String,
     pub(super) credentials: Option<Credentials>,
+    /// Node trust settings: `certificates` (PEM) and `insecure`.
+    pub(super) ca: Option<String>,
+    pub(super) insecure: bool,
 }
 
 #[derive(Clone)]
@@ -148,7 +151,9 @@ pub(super) struct Rule {
     pub(super) target: String,
 }
 
-pub(super) fn read(document: &Value, primary: Option<&str>, report: &mut Report) -> UserData {
+/// With `node`, the node trust settings go to the node configuration, and
+/// are notes rather than losses.
+pub(super) fn read(document: &Value, primary: Option<&str>, node_config: bool, report: &mut Report) -> UserData {
     let root = Node { value: document, path: String::new() };
     let stylus = match document {
         // An empty file: no registry fields.
@@ -163,10 +168,10 @@ pub(super) fn read(document: &Value, primary: Option<&str>, report: &mut Report)
     let enabled = read_enabled(stylus.as_ref(), report);
     let single = block("registryCredentials", report).and_then(|node| {
         node.only(&CREDENTIALS_KEYS, report);
-        read_registry(&node, report)
+        read_registry(&node, node_config, report)
     });
     let (registries, rules) = match block("externalRegistries", report) {
-        Some(external) => read_external(&external, report),
+        Some(external) => read_external(&external, node_config, report),
         None => (Vec::new(), Vec::new()),
     };
     let primary = primary.map(|text| domain(text, PRIMARY, report));
@@ -194,7 +199,7 @@ fn read_enabled(stylus: Option<&Node>, report: &mut Report) -> Option<(bool, Str
 }
 
 /// `domain`, `username`, `password`, and the node trust settings.
-fn read_registry(node: &Node, report: &mut Report) -> Option<Registry> {
+fn read_registry(node: &Node, node_config: bool, report: &mut Report) -> Option<Registry> {
     let domain = match node.member("domain") {
         Some(domain) => domain.string(report).map(|text| self::domain(&text, &domain.path, report)),
         None => {
@@ -204,21 +209,48 @@ fn read_registry(node: &Node, report: &mut Report) -> Option<Registry> {
     };
     let credentials = read_credentials(node, report);
     let domain = domain?;
-    if let Some(certificates) = node.member("certificates") {
-        let message = format!(
-            "the CA certificates of {domain} are trusted by each node's container runtime, not by an admission \
-             policy: install them on the nodes"
-        );
-        report.warning(&certificates.path, message);
+    let ca = node.member("certificates").and_then(|certificates| {
+        let pem = read_certificates(&certificates, report)?;
+        match node_config {
+            true => {
+                report.note(&certificates.path, format!("the nodes trust these CA certificates of {domain}: {NODE}"))
+            }
+            false => report.warning(
+                &certificates.path,
+                format!(
+                    "the CA certificates of {domain} are trusted by each node's container runtime, not by an \
+                 admission policy: install them on the nodes (--node-config writes them)"
+                ),
+            ),
+        }
+        Some(pem)
+    });
+    let insecure = node.member("insecure").filter(|insecure| insecure.boolean(report) == Some(true));
+    if let Some(insecure) = &insecure {
+        match node_config {
+            true => report.note(&insecure.path, format!("the nodes skip TLS verification for {domain}: {NODE}")),
+            false => report.warning(
+                &insecure.path,
+                format!(
+                    "skipping TLS verification for {domain} is a setting of each node's container runtime, not of an \
+                 admission policy (--node-config writes it)"
+                ),
+            ),
+        }
     }
-    if let Some(insecure) = node.member("insecure").filter(|insecure| insecure.boolean(report) == Some(true)) {
-        let message = format!(
-            "skipping TLS verification for {domain} is a setting of each node's container runtime, not of an \
-             admission policy"
-        );
-        report.warning(&insecure.path, message);
-    }
-    Some(Registry { path: node.path.clone(), domain, credentials })
+    Some(Registry { path: node.path.clone(), domain, credentials, ca, insecure: insecure.is_some() })
+}
+
+/// Where `--node-config` carries what the policy cannot.
+const NODE: &str = "node-config.yaml carries it, as the runtime's own setting";
+
+/// `certificates`, a PEM string or a list of them, as one PEM text.
+fn read_certificates(node: &Node, report: &mut Report) -> Option<String> {
+    let pems: Vec<String> = match node.value {
+        Value::Sequence(_) => node.items(report).iter().map(|item| item.string(report)).collect::<Option<_>>()?,
+        _ => vec![node.string(report)?],
+    };
+    Some(pems.iter().map(|pem| format!("{}\n", pem.trim_end())).collect())
 }
 
 /// `username` and `password`, which go together; both empty is none.
@@ -243,7 +275,7 @@ fn read_credentials(node: &Node, report: &mut Report) -> Option<Credentials> {
     }
 }
 
-fn read_external(external: &Node, report: &mut Report) -> (Vec<Registry>, Vec<Rule>) {
+fn read_external(external: &Node, node_config: bool, report: &mut Report) -> (Vec<Registry>, Vec<Rule>) {
     external.only(&["registries", "registryMappingRules"], report);
     let mut registries = Vec::new();
     for entry in external.member("registries").map(|node| node.items(report)).unwrap_or_default() {
@@ -253,7 +285,7 @@ fn read_external(external: &Node, report: &mut Report) -> (Vec<Registry>, Vec<Ru
             let message = "has no equivalent in the policy, which sends images where the mapping rules say; ignored";
             report.warning(&repository.path, message);
         }
-        registries.extend(read_registry(&entry, report));
+        registries.extend(read_registry(&entry, node_config, report));
     }
     let mut rules = Vec::new();
     for (source, target) in external.member("registryMappingRules").map(|node| node.entries(report)).unwrap_or_default()

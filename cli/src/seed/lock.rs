@@ -17,17 +17,26 @@ pub struct Lock {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Locked {
     pub source: String,
-    /// The manifest digest, the same at the source and the destination.
+    /// The manifest digest at the destination: the source's, but for an
+    /// index narrowed by `--platform`.
     pub digest: String,
     pub destination: String,
+    /// The source's digest, where `--platform` made a new index.
+    #[serde(rename = "sourceDigest", default, skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<String>,
 }
 
 impl Lock {
     /// Every image that is at its destination after a run.
     pub fn of(copies: &[Copy], outcomes: &[Outcome]) -> Self {
         let locked = copies.iter().zip(outcomes).filter_map(|(copy, outcome)| {
-            let digest = outcome.digest()?.to_owned();
-            Some(Locked { source: copy.source.clone(), digest, destination: copy.destination.clone() })
+            let digests = outcome.digests()?;
+            Some(Locked {
+                source: copy.source.clone(),
+                digest: digests.digest.clone(),
+                destination: copy.destination.clone(),
+                source_digest: digests.narrowed_from.clone(),
+            })
         });
         Self { images: locked.collect() }
     }

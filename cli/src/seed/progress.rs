@@ -132,8 +132,8 @@ impl Report for Lines {
 /// `failed SOURCE -> DESTINATION: why`.
 pub fn line(copy: &Copy, outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Copied(digest) => format!("copied {} ({digest})", copy.destination),
-        Outcome::AlreadyThere(digest) => format!("already there {} ({digest})", copy.destination),
+        Outcome::Copied(digests) => format!("copied {} ({digests})", copy.destination),
+        Outcome::AlreadyThere(digests) => format!("already there {} ({digests})", copy.destination),
         Outcome::Failed(why) => format!("failed {} -> {}: {why}", copy.source, copy.destination),
     }
 }
