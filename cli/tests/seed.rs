@@ -471,3 +471,31 @@ fn platform_copies_the_children_chosen_under_a_new_index_recorded_beside_the_sou
         "error: --platform linux: not a platform (os/architecture or os/architecture/variant, such as linux/arm64)".into()
     )));
 }
+
+#[test]
+fn a_terminal_gets_progress_bars_and_a_pipe_plain_lines() {
+    let setup = Setup::new("bars");
+    let (settings, images) = (setup.path("settings.yaml"), setup.path("images.txt"));
+    let args = [
+        env!("CARGO_BIN_EXE_image-redirect"),
+        "seed",
+        "--settings",
+        &settings,
+        "--images",
+        &images,
+        "--plain-http",
+        &setup.upstream.host,
+        "--plain-http",
+        &setup.mirror.host,
+    ];
+    // script(1) runs the command on a pseudo-terminal, as a person's shell would.
+    let out = std::process::Command::new("script").args(["-qec", &args.join(" "), "/dev/null"]).output().unwrap();
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains(" sent at ") && screen.contains(" of 3 images"), "no bars drawn: {screen:?}");
+    assert!(screen.contains("seed: 3 copied, 0 already there, 0 failed;"), "{screen:?}");
+    let piped = setup.seed(&[]);
+    let lines = text(&piped.stderr);
+    assert!(!lines.contains('\x1b') && !lines.contains(" sent at "), "{lines:?}");
+    assert!(lines.starts_with("already there ") && lines.contains("seed: 0 copied, 3 already there"), "{lines}");
+}
