@@ -66,22 +66,23 @@ e2e-host-tests: policy.wasm $(FLOORS) registry-tools host
 	@! grep -q "Compiling wasmtime v" target/e2e-tests.log || { echo "e2e-host-tests: the tests built \
 		wasmtime a second time: align the features of shared dependencies (see e2e/Cargo.toml)"; exit 1; }
 
-# Installs the Debian packages named $(1) (each also a command) when one is missing and we are root (as in CI).
+# Installs the Debian packages $(2) (default: $(1)) when a command of $(1) is missing and we are root (as in CI).
 define debian-tools
 	@for tool in $(1); do command -v $$tool >/dev/null || missing=yes; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(or $(2),$(1)) >/dev/null; \
 		else \
-			echo "$@: install Debian's $(1) (apt-get install $(1))"; exit 1; \
+			echo "$@: install Debian's $(or $(2),$(1)) (apt-get install $(or $(2),$(1)))"; exit 1; \
 		fi; \
 	fi
 endef
 
 # A real OCI registry for the e2e tests (mirror checks, the policy as an OCI artifact):
-# Debian's docker-registry, filled with skopeo.
+# Debian's docker-registry, filled with skopeo; htpasswd writes a registry's logins.
 registry-tools:
 	$(call debian-tools,docker-registry skopeo)
+	$(call debian-tools,htpasswd,apache2-utils)
 
 # A real containerd for the export's pull tests, run by the test as a plain process (no service).
 # Installed when missing and we are root; otherwise those tests say they are skipped and why.

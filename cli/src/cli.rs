@@ -140,6 +140,11 @@ pub struct SeedArgs {
     /// CA signed.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// The registry credentials to use (containers-auth.json or docker's config.json, keys scoped to a
+    /// registry or to a path in it); default: `REGISTRY_AUTH_FILE`, else
+    /// `$XDG_RUNTIME_DIR/containers/auth.json` then `~/.docker/config.json`, as skopeo and podman read them.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
 }
 
 /// Turn another tool's redirect configuration into the policy's documents.

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Output;
 
-use common::run;
+use common::{run, run_with};
 
 use image_redirect_testbed::{Scratch, TestRegistry};
 
@@ -31,8 +31,11 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str) -> Self {
+        Self::with_mirror(name, TestRegistry::start(&format!("{name}-mirror")))
+    }
+
+    fn with_mirror(name: &str, mirror: TestRegistry) -> Self {
         let upstream = TestRegistry::start(&format!("{name}-upstream"));
-        let mirror = TestRegistry::start(&format!("{name}-mirror"));
         let dir = Scratch::new(&format!("seed-{name}"));
         let index = upstream.push_index("apps/multi", "1", &["linux/amd64", "linux/arm64"]);
         let single = upstream.push_image("apps/single", "1");
@@ -55,11 +58,21 @@ impl Setup {
     }
 
     fn seed(&self, extra: &[&str]) -> Output {
+        self.seed_with(&[], extra)
+    }
+
+    fn seed_with(&self, env: &[(&str, &str)], extra: &[&str]) -> Output {
         let (settings, images) = (self.path("settings.yaml"), self.path("images.txt"));
-        let mut args = vec!["--settings", &settings, "--images", &images];
+        let mut args = vec!["seed", "--settings", &settings, "--images", &images];
         args.extend(["--plain-http", &self.upstream.host, "--plain-http", &self.mirror.host]);
         args.extend(extra);
-        seed(&args, "")
+        run_with(env, &args, "")
+    }
+
+    /// Writes `file` with `text`; its path.
+    fn write(&self, file: &str, text: &str) -> String {
+        std::fs::write(self.dir.path().join(file), text).unwrap();
+        self.path(file)
     }
 
     /// `repository:tag` of each image at the mirror, as written there.
@@ -159,4 +172,97 @@ fn shared_blob(requests: &[String], repositories: &[&str]) -> String {
     }
     assert_eq!(shared.len(), 1, "{shared:?}");
     shared.into_iter().next().unwrap()
+}
+
+const PASSWORD: &str = "s3cret-robot-token";
+
+/// A key of an auth file, and the password it holds for the user `seeder`.
+type Entry = (String, &'static str);
+
+/// An auth file as `podman login` writes it.
+fn auth_json(entries: &[Entry]) -> String {
+    use base64::Engine;
+    let auths: serde_json::Map<String, serde_json::Value> = entries
+        .iter()
+        .map(|(key, password)| {
+            let auth = base64::engine::general_purpose::STANDARD.encode(format!("seeder:{password}"));
+            (key.clone(), serde_json::json!({"auth": auth}))
+        })
+        .collect();
+    serde_json::json!({"auths": auths}).to_string()
+}
+
+#[test]
+fn the_credential_kept_for_the_mirror_or_its_path_logs_in_and_others_are_refused() {
+    let setup = Setup::with_mirror("login", TestRegistry::start_with_login("login-mirror", "seeder", PASSWORD));
+    let (upstream, mirror) = (&setup.upstream.host, &setup.mirror.host);
+    let authfile = setup.path("auth.json");
+    let anonymous = format!("no credential for {mirror}/mirror/apps/single");
+    let registry_wide = format!("the credential for {mirror} in {authfile}");
+    // (what the auth file holds, what the destination was sent when refused);
+    // refusals first, while the mirror is empty.
+    let cases: [(&str, Vec<Entry>, Option<&str>); 5] = [
+        ("no credential", vec![], Some(&anonymous)),
+        ("a wrong password", vec![(mirror.clone(), "wrong")], Some(&registry_wide)),
+        ("another path's", vec![(format!("{mirror}/elsewhere"), PASSWORD)], Some(&anonymous)),
+        ("the registry's", vec![(mirror.clone(), PASSWORD)], None),
+        (
+            "the path's, before the registry's",
+            vec![(mirror.clone(), "wrong"), (format!("{mirror}/mirror"), PASSWORD)],
+            None,
+        ),
+    ];
+    for (case, entries, refused) in cases {
+        setup.write("auth.json", &auth_json(&entries));
+        let out = setup.seed(&["--authfile", &authfile]);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains(PASSWORD), "{case}: {stderr}");
+        match refused {
+            Some(sent) => {
+                assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+                let line = format!(
+                    "failed {upstream}/apps/single:1 -> {mirror}/mirror/apps/single:1: asking the destination: not authorized \
+                     (source: no credential for {upstream}/apps/single; destination: {sent})\n"
+                );
+                assert!(stderr.contains(&line), "{case}: {stderr}");
+            }
+            None => assert!(out.status.success(), "{case}: {stderr}"),
+        }
+    }
+    let out = setup.seed(&["--check", "--authfile", &authfile]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn credentials_come_from_registry_auth_file_and_from_credential_helpers() {
+    let setup = Setup::with_mirror("helper", TestRegistry::start_with_login("helper-mirror", "seeder", PASSWORD));
+    let mirror = setup.mirror.host.clone();
+    let helper = setup.write(
+        "docker-credential-fake",
+        &format!("#!/bin/sh\nread server\n[ \"$server\" = {mirror} ] && echo '{{\"Username\": \"seeder\", \"Secret\": \"{PASSWORD}\"}}'\n"),
+    );
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", setup.dir.path().display(), std::env::var("PATH").unwrap());
+    let authfile = setup.write("config.json", &format!("{{\"credHelpers\": {{\"{mirror}\": \"fake\"}}}}"));
+    let out = setup.seed_with(&[("PATH", &path), ("REGISTRY_AUTH_FILE", &authfile)], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = setup.seed_with(&[("REGISTRY_AUTH_FILE", &authfile)], &["--check"]);
+    assert_eq!(out.status.code(), Some(3), "without the helper on PATH: {}", text(&out.stdout));
+}
+
+#[test]
+fn a_missing_image_is_named_and_the_others_are_copied() {
+    let setup = Setup::new("missing");
+    let absent = format!("{}/apps/absent:1", setup.upstream.host);
+    let images = std::fs::read_to_string(setup.path("images.txt")).unwrap();
+    setup.write("images.txt", &format!("{absent}\n{images}"));
+    let out = setup.seed(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let destination = absent.replacen(&setup.upstream.host, &format!("{}/mirror", setup.mirror.host), 1);
+    assert!(
+        stderr.contains(&format!("failed {absent} -> {destination}: reading it at the source: manifest unknown\n")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("seed: 3 copied, 0 already there, 1 failed"), "{stderr}");
 }

@@ -53,6 +53,7 @@ mod registry {
 
     use anyhow::{Context, Result};
     use image_redirect_cli::plan::Plan;
+    use image_redirect_cli::seed::auth::{AuthFiles, Environment};
     use image_redirect_cli::seed::client::{Options, Registries};
     use image_redirect_cli::seed::lock::{self, Lock};
     use image_redirect_cli::seed::progress::Lines;
@@ -100,7 +101,8 @@ mod registry {
     fn registries(args: &SeedArgs) -> Result<Registries> {
         // rustls without a default provider: ring, which builds without a C toolchain.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Registries::new(&Options { plain_http: args.plain_http.clone(), ca_file: args.ca_file.clone() })
+        let credentials = AuthFiles::read(args.authfile.as_deref(), &Environment::of_process())?;
+        Registries::new(&Options { plain_http: args.plain_http.clone(), ca_file: args.ca_file.clone(), credentials })
     }
 
     fn runtime() -> Result<tokio::runtime::Runtime> {

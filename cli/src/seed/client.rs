@@ -2,7 +2,9 @@
 //! exact bytes and media type, blobs streamed through and verified, mounts,
 //! and what "absent" looks like in a registry's answer.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -13,7 +15,9 @@ use oci_client::manifest::{
     IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
 };
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::{Client, Reference, RegistryOperation};
+
+use super::auth::AuthFiles;
 
 /// Every manifest kind a copy carries, as `Accept` lists them.
 const MANIFESTS: [&str; 4] =
@@ -26,6 +30,8 @@ pub struct Options {
     pub plain_http: Vec<String>,
     /// A PEM file of CA certificates trusted besides the system's.
     pub ca_file: Option<std::path::PathBuf>,
+    /// The credentials kept for registries and their paths.
+    pub credentials: AuthFiles,
 }
 
 /// A manifest as the registry stores it.
@@ -49,7 +55,13 @@ pub type BlobStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io:
 #[derive(Clone)]
 pub struct Registries {
     client: Client,
+    credentials: Arc<AuthFiles>,
+    authorized: Arc<Mutex<Logins>>,
 }
+
+/// The repositories logged in to, as `(registry, repository, to push)`, and
+/// where their credential was found.
+type Logins = HashMap<(String, String, bool), String>;
 
 impl Registries {
     pub fn new(options: &Options) -> Result<Self> {
@@ -66,12 +78,44 @@ impl Registries {
         let config =
             ClientConfig { protocol, extra_root_certificates, use_monolithic_push: true, ..Default::default() };
         let client = Client::try_from(config).context("cannot set up the registry client")?;
-        Ok(Self { client })
+        Ok(Self { client, credentials: Arc::new(options.credentials.clone()), authorized: Arc::default() })
     }
 
-    /// Credentials for `reference`'s registry, used by every later call there.
-    pub async fn login(&self, reference: &Reference, auth: &RegistryAuth) {
-        self.client.store_auth_if_needed(reference.resolve_registry(), auth).await;
+    /// Logs in to `reference`'s repository with its own credential, to pull
+    /// and, with `push`, to push: every later call there uses it.
+    ///
+    /// oci-client keeps one credential per registry but its tokens per
+    /// repository, so logging in to each repository first is what lets two
+    /// projects of one Harbor use two robot accounts.
+    pub async fn authorize(&self, reference: &Reference, push: bool) -> Result<(), OciDistributionError> {
+        let key = (reference.resolve_registry().to_owned(), reference.repository().to_owned(), push);
+        if self.authorized().contains_key(&key) {
+            return Ok(());
+        }
+        let (auth, origin) = self
+            .credentials
+            .credential(&key.0, &key.1)
+            .map_err(|e| OciDistributionError::GenericError(Some(format!("{e:#}"))))?;
+        let operations: &[RegistryOperation] =
+            if push { &[RegistryOperation::Pull, RegistryOperation::Push] } else { &[RegistryOperation::Pull] };
+        for operation in operations {
+            self.client.auth(reference, &auth, *operation).await?;
+        }
+        self.authorized().insert(key, origin);
+        Ok(())
+    }
+
+    /// Where the credential sent to `reference`'s repository came from, once logged in there.
+    pub fn login(&self, reference: &Reference) -> Option<String> {
+        let (registry, repository) = (reference.resolve_registry(), reference.repository());
+        let authorized = self.authorized();
+        [true, false]
+            .iter()
+            .find_map(|push| authorized.get(&(registry.to_owned(), repository.to_owned(), *push)).cloned())
+    }
+
+    fn authorized(&self) -> std::sync::MutexGuard<'_, Logins> {
+        self.authorized.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The manifest at `reference`, its bytes untouched.
@@ -151,6 +195,18 @@ impl Registries {
     ) -> Result<(), OciDistributionError> {
         let stream = stream.map_err(OciDistributionError::IoError);
         self.client.push_blob_stream(repository, stream, digest, Some(size)).await.map(drop)
+    }
+}
+
+/// Whether `error` is a registry refusing the credential sent, or the lack of one.
+pub fn refused(error: &OciDistributionError) -> bool {
+    match error {
+        OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+        }
+        OciDistributionError::ServerError { code, .. } => matches!(code, 401 | 403),
+        _ => false,
     }
 }
 

@@ -57,7 +57,11 @@ async fn check_one(registries: &Registries, destination: &str, recorded: Option<
         Ok(reference) => reference,
         Err(e) => return Some(format!("not a reference {destination}: {e}")),
     };
-    match (registries.digest(&reference).await, recorded) {
+    let answer = match registries.authorize(&reference, false).await {
+        Ok(()) => registries.digest(&reference).await,
+        Err(e) => Err(e),
+    };
+    match (answer, recorded) {
         (Ok(None), _) => Some(format!("missing {destination}")),
         (Ok(Some(there)), Some(recorded)) if there != recorded => {
             Some(format!("different {destination}: the mirror has {there}, the lock records {recorded}"))

@@ -7,6 +7,7 @@
 //! tag pointing at an incomplete image: a manifest is pushed last, and the
 //! registry refuses one whose blobs or children are missing.
 
+pub mod auth;
 pub mod client;
 pub mod lock;
 pub mod progress;
@@ -115,14 +116,32 @@ impl Copier<'_> {
         self.report.report(Event::Started { copy: copy.clone() });
         let outcome = match self.try_image(copy).await {
             Ok(outcome) => outcome,
+            Err(Failure(doing, error)) if client::refused(&error) => {
+                Outcome::Failed(format!("{} ({})", message(&doing, &error), self.logins(copy)))
+            }
             Err(Failure(doing, error)) => Outcome::Failed(message(&doing, &error)),
         };
         self.report.report(Event::Finished { copy: copy.clone(), outcome: outcome.clone() });
         outcome
     }
 
+    /// What was sent to each side of `copy`, for a refusal's message.
+    fn logins(&self, copy: &Copy) -> String {
+        let login = |text: &str| {
+            let reference = text.parse().ok()?;
+            self.registries.login(&reference)
+        };
+        let source = login(&copy.source).unwrap_or_else(|| "not logged in".into());
+        let destination = login(&copy.destination).unwrap_or_else(|| "not logged in".into());
+        format!("source: {source}; destination: {destination}")
+    }
+
     async fn try_image(&self, copy: &Copy) -> Result<Outcome, Failure> {
         let (source, destination) = (reference(&copy.source)?, reference(&copy.destination)?);
+        for (repository, push) in [(&source, false), (&destination, true)] {
+            let doing = || format!("logging in to {}", repository.registry());
+            self.registries.authorize(repository, push).await.map_err(|e| Failure(doing(), e))?;
+        }
         // A tag and a digest: the bytes of the digest, pushed under the tag.
         let read = match source.digest() {
             Some(digest) => at(&source, digest),

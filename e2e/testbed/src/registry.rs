@@ -18,6 +18,16 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub fn start(name: &str) -> Self {
+        Self::start_with(name, None)
+    }
+
+    /// A registry that refuses every request without `user`'s password
+    /// (HTTP basic authentication, an htpasswd file as docker-registry reads it).
+    pub fn start_with_login(name: &str, user: &str, password: &str) -> Self {
+        Self::start_with(name, Some((user, password)))
+    }
+
+    fn start_with(name: &str, login: Option<(&str, &str)>) -> Self {
         for tool in ["docker-registry", "skopeo"] {
             assert!(
                 installed(tool),
@@ -29,10 +39,15 @@ impl TestRegistry {
         std::fs::create_dir_all(&storage).unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let host = format!("127.0.0.1:{port}");
-        let config = format!(
+        let mut config = format!(
             "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: error\n",
             storage.display()
         );
+        if let Some((user, password)) = login {
+            let logins = dir.path().join("htpasswd");
+            htpasswd(&logins, user, password);
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: test\n    path: {}\n", logins.display()));
+        }
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let process = Command::new("docker-registry")
@@ -103,6 +118,20 @@ impl TestRegistry {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+/// Writes `user`'s bcrypt hash (the only kind docker-registry takes) to `path`.
+fn htpasswd(path: &std::path::Path, user: &str, password: &str) {
+    assert!(
+        installed("htpasswd"),
+        "htpasswd is not installed: run `make registry-tools` (Debian package apache2-utils)"
+    );
+    let status = Command::new("htpasswd")
+        .args(["-Bbc", &path.display().to_string(), user, password])
+        .stderr(Stdio::null())
+        .status()
+        .expect("htpasswd runs");
+    assert!(status.success(), "htpasswd {}", path.display());
 }
 
 impl Drop for TestRegistry {
