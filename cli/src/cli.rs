@@ -10,7 +10,7 @@ use image_redirect_cli::export::Format;
 
 #[derive(Parser)]
 #[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 ok, 1 error, 2 rules lost under --strict.")]
+#[command(after_help = "Exit status: 0 ok, 1 error, 2 rules lost under --strict, 3 seed --check or audit not ready.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -22,6 +22,7 @@ pub enum Command {
     Preview(PreviewArgs),
     Import(ImportArgs),
     Seed(SeedArgs),
+    Audit(AuditArgs),
     Completions(CompletionsArgs),
 }
 
@@ -35,7 +36,8 @@ pub enum Command {
 #[command(after_help = "Examples:
   image-redirect export --format k3s --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
-  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node")]
+  image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
+  image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node")]
 pub struct ExportArgs {
     /// The runtime's file format.
     #[arg(long, value_parser = format_parser())]
@@ -58,6 +60,11 @@ pub struct ExportArgs {
     /// source); a loss where the format cannot say it.
     #[arg(long)]
     pub no_fallback: bool,
+    /// Never let a mirror resolve a tag: mirrors serve content by digest, tags go to the original
+    /// registry (containerd: `capabilities = ["pull"]`; registries-conf: `pull-from-mirror =
+    /// "digest-only"`); a loss for K3s/RKE2. Refused with `--no-fallback`.
+    #[arg(long)]
+    pub digest_only: bool,
     /// containerd: also write the config.toml snippet of this major version (1: `version = 2`,
     /// 2: `version = 3`) that points the CRI plugin at the hosts.toml files.
     #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u8).range(1..=2))]
@@ -99,6 +106,8 @@ pub struct PreviewArgs {
   helm template ./chart | image-redirect seed --settings settings.yaml --namespace web --lock images.lock -
   image-redirect seed --settings settings.yaml --images images.txt --plain-http 127.0.0.1:5000
   image-redirect seed --check --lock images.lock
+  image-redirect seed --settings settings.yaml --to bundle/ deploy/*.yaml
+  image-redirect seed --settings edge-settings.yaml --from bundle/ --lock images.lock
 
 Exit status: 0 ok, 1 error (an image not copied included), 3 --check found an image missing or different.")]
 pub struct SeedArgs {
@@ -121,6 +130,15 @@ pub struct SeedArgs {
     /// With `--dry-run`: `text` for people, `json` for scripts (one JSON object per image, one per line).
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Write the images into the OCI image layout DIR (made if absent, added to if not), each named by
+    /// its source reference, instead of copying them to the mirror: the bundle carried to an
+    /// air-gapped site, where `seed --from DIR` pushes it.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "lock", "from"])]
+    pub to: Option<PathBuf>,
+    /// Read the images from the OCI image layout DIR (as `--to` writes it) instead of manifests, and copy
+    /// them to where these settings send them; no network but the mirror's.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["check", "files", "images"])]
+    pub from: Option<PathBuf>,
     /// Copy nothing: ask the mirror whether each destination is there (with `--lock`, at the digest
     /// the lock records); exit 3 naming each one missing or different.
     #[arg(long)]
@@ -145,6 +163,46 @@ pub struct SeedArgs {
     /// `$XDG_RUNTIME_DIR/containers/auth.json` then `~/.docker/config.json`, as skopeo and podman read them.
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
+}
+
+/// What a cluster still pulls from outside the mirrors, per namespace and workload.
+///
+/// Reads objects (`kubectl get pods,deployments,... -A -o json`, YAML, manifests) and the report
+/// mode's PolicyReports or OpenReports. Each image is already redirected (under a target, or from a
+/// registry the nodes mirror), would be redirected by the rules, pulls from outside every mirror, or
+/// is excluded. Pods are listed under their top owner in the input (ReplicaSet, Deployment, Job,
+/// CronJob...), so each image is listed once. The rules are read as if `enabled: true` and
+/// `action: redirect`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  kubectl get pods,replicasets,deployments,jobs,cronjobs -A -o json > cluster.json
+  image-redirect audit --settings settings.yaml cluster.json
+  kubectl get policyreports -A -o json | image-redirect audit --settings settings.yaml -
+  image-redirect audit --settings settings.yaml --print-images cluster.json > images.txt
+
+Exit status: 0 nothing pulls from outside the mirrors (excluded images do not count), 1 error,
+3 an image would be redirected or is outside every mirror.")]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// Objects and reports: files or directories of multi-document YAML or JSON, `List`s included;
+    /// `-` (or nothing) reads stdin.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// The namespace of objects that name none (manifests), for namespace exclusions.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub namespace: String,
+    /// A registry the nodes' container runtimes mirror (`export`): its images keep their names and
+    /// count as redirected; repeatable.
+    #[arg(long = "node-mirror", value_name = "REGISTRY")]
+    pub node_mirrors: Vec<String>,
+    /// `text` for people; `json` for scripts: one JSON object per image, one per line.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Print only the source references the mirror must hold, one per line, as `seed --images` reads
+    /// them (exit 0).
+    #[arg(long, conflicts_with = "output")]
+    pub print_images: bool,
 }
 
 /// Turn another tool's redirect configuration into the policy's documents.

@@ -1,7 +1,8 @@
 //! `image-redirect`: the policy's settings as node-level registry
 //! configuration, a preview of what the policy does to manifests, Palette
-//! Edge user-data imported as the policy's documents, and the mirror filled
-//! with the images the policy will send there.
+//! Edge user-data imported as the policy's documents, the mirror filled
+//! with the images the policy will send there, and an audit of what a
+//! cluster still pulls from outside the mirrors.
 //!
 //! This file parses the command line (`cli`) and dispatches to one module per
 //! subcommand (`command`).
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Preview(args) => command::preview::run(&args),
         Command::Import(ImportArgs { from: ImportFrom::Palette(args) }) => command::import::palette(&args),
         Command::Seed(args) => command::seed::run(&args),
+        Command::Audit(args) => command::audit::run(&args),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "image-redirect", &mut std::io::stdout());
             Ok(0)

@@ -31,7 +31,37 @@ pub enum Action {
     /// Copy to `destination` (normalised), which `rule` computed.
     Copy { destination: String, rule: String },
     /// Not copied, and why.
-    Skip(String),
+    Skip(Skip),
+}
+
+/// Why the policy leaves an image as it is (what `seed` skips, what `audit`
+/// sorts into redirected, excluded and outside every mirror).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// The policy refuses the object (`Kind/name`, the reason).
+    Rejected(String),
+    Disabled,
+    NamespaceExcluded(String),
+    NoRule,
+    AlreadyRedirected,
+    /// By this image glob.
+    Excluded(String),
+    /// A rule was meant for the image but leaves it: the policy's reason.
+    Kept(String),
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rejected(reason) => write!(f, "the policy rejects {reason}"),
+            Self::Disabled => f.write_str("the policy is disabled (enabled: false)"),
+            Self::NamespaceExcluded(namespace) => write!(f, "namespace {namespace} is excluded"),
+            Self::NoRule => f.write_str("no rule applies"),
+            Self::AlreadyRedirected => f.write_str("already under a target"),
+            Self::Excluded(glob) => write!(f, "excluded by {glob}"),
+            Self::Kept(reason) => f.write_str(reason),
+        }
+    }
 }
 
 /// The images of a plan, each once, in the order first met.
@@ -42,7 +72,7 @@ pub struct Plan {
 
 /// A mirror that serves every image, at a digest no registry gives out: what
 /// the policy would write once the mirror is filled.
-struct Filled;
+pub(crate) struct Filled;
 
 /// The stand-in digest [`Filled`] answers; a pin to it is taken off again.
 const FILLED_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -125,7 +155,7 @@ impl Plan {
                 Action::Copy { destination, rule } => {
                     json!({"source": entry.source, "destination": destination, "rule": rule})
                 }
-                Action::Skip(why) => json!({"source": entry.source, "skipped": why}),
+                Action::Skip(why) => json!({"source": entry.source, "skipped": why.to_string()}),
             };
             format!("{value}\n")
         };
@@ -134,7 +164,7 @@ impl Plan {
 }
 
 /// What the policy does with one image of an admitted object.
-fn action(preview: &Preview, change: &Change, settings: &Settings) -> Action {
+pub(crate) fn action(preview: &Preview, change: &Change, settings: &Settings) -> Action {
     if let (true, Some(rule)) = (change.changed(), &change.rule) {
         let destination = change.after.strip_suffix(&format!("@{FILLED_DIGEST}")).unwrap_or(&change.after);
         return Action::Copy { destination: normalised(destination), rule: rule.clone() };
@@ -144,32 +174,32 @@ fn action(preview: &Preview, change: &Change, settings: &Settings) -> Action {
 
 /// Why the policy leaves `change` as it is: its gates first, then the rules,
 /// then what the policy warned about the image.
-fn skipped(preview: &Preview, change: &Change, settings: &Settings) -> String {
+fn skipped(preview: &Preview, change: &Change, settings: &Settings) -> Skip {
     if let Some(reason) = &preview.rejected {
-        return format!("the policy rejects {}/{}: {reason}", preview.kind, preview.name);
+        return Skip::Rejected(format!("{}/{}: {reason}", preview.kind, preview.name));
     }
     if !settings.enabled {
-        return "the policy is disabled (enabled: false)".to_owned();
+        return Skip::Disabled;
     }
     if let Some(namespace) = preview.namespace.as_deref().filter(|ns| settings.excludes_namespace(ns)) {
-        return format!("namespace {namespace} is excluded");
+        return Skip::NamespaceExcluded(namespace.to_owned());
     }
     match settings.rules.decide(&change.before) {
-        Decision::Keep(Keep::NoRule) => "no rule applies".to_owned(),
-        Decision::Keep(Keep::AlreadyRedirected) => "already under a target".to_owned(),
-        Decision::Keep(Keep::Excluded(glob)) => format!("excluded by {glob}"),
-        Decision::Keep(keep) => keep.warning().unwrap_or_default(),
+        Decision::Keep(Keep::NoRule) => Skip::NoRule,
+        Decision::Keep(Keep::AlreadyRedirected) => Skip::AlreadyRedirected,
+        Decision::Keep(Keep::Excluded(glob)) => Skip::Excluded(glob.to_string()),
+        Decision::Keep(keep) => Skip::Kept(keep.warning().unwrap_or_default()),
         Decision::Redirect { .. } => {
             let own = format!("image left unchanged: {}: ", shown(&change.before));
             let warning = preview.warnings.iter().find_map(|w| w.strip_prefix(&own));
-            warning.unwrap_or("the policy leaves it unchanged").to_owned()
+            Skip::Kept(warning.unwrap_or("the policy leaves it unchanged").to_owned())
         }
     }
 }
 
 /// `image` normalised, with the tag a pull of it takes (`latest` when it
 /// names neither tag nor digest); as written when it is not a reference.
-fn normalised(image: &str) -> String {
+pub(crate) fn normalised(image: &str) -> String {
     match Reference::parse(image) {
         Ok(reference) if reference.tag().is_none() && reference.digest().is_none() => format!("{reference}:latest"),
         Ok(reference) => reference.to_string(),

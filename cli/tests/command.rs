@@ -89,6 +89,20 @@ fn strict_export_fails_when_a_rule_is_lost_and_says_which() {
 }
 
 #[test]
+fn digest_only_with_no_fallback_exits_1_naming_both_flags() {
+    let settings = "e2e/fixtures/settings/mapping.json";
+    let out =
+        run(&["export", "--format", "registries-conf", "--settings", settings, "--digest-only", "--no-fallback"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: --digest-only with --no-fallback: the mirrors would serve digests only and the original registries \
+         nothing, so every pull by tag of a mirrored registry would fail; pass one of them\n"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
+}
+
+#[test]
 fn invalid_settings_are_listed_one_per_line() {
     let out = run(&["export", "--format", "k3s", "--settings", "e2e/fixtures/settings/invalid.json"], "");
     assert_eq!(out.status.code(), Some(1));
@@ -147,7 +161,7 @@ fn preview_as_json_gives_each_container_the_warnings_about_its_image() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for command in ["export", "preview", "completions", "import palette"] {
+    for command in ["export", "preview", "seed", "audit", "completions", "import palette"] {
         let args: Vec<&str> = command.split(' ').chain(["--help"]).collect();
         let out = run(&args, "");
         assert_eq!(out.status.code(), Some(0), "{command}");
@@ -156,7 +170,9 @@ fn every_command_has_help_with_an_example() {
     }
     let out = run(&["--help"], "");
     assert!(
-        String::from_utf8(out.stdout).unwrap().contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict.")
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Exit status: 0 ok, 1 error, 2 rules lost under --strict, 3 seed --check or audit not ready.")
     );
 }
 

@@ -40,13 +40,16 @@ fn run(settings: &Settings, format: Format) -> export::Export {
     export::export(settings, &export::Request { format, registries: &registries, ..Default::default() }).unwrap()
 }
 
+/// What an option of the export sets in the request.
+type Set = fn(&mut export::Request);
+
 /// An option of the export, shown on the settings mode where it changes most.
 struct Variant {
     settings: &'static str,
     /// The golden file's middle name.
     name: &'static str,
     format: Format,
-    set: fn(&mut export::Request),
+    set: Set,
 }
 
 #[rustfmt::skip]
@@ -64,7 +67,9 @@ fn exports_match_their_golden_files() {
     for (name, path) in settings_files() {
         for format in Format::ALL {
             let request = export::Request { format, registries: &registries, ..Default::default() };
-            cases.push((format!("{name}.{}", format.name()), path.clone(), request));
+            cases.push((format!("{name}.{}", format.name()), path.clone(), request.clone()));
+            let digest_only = export::Request { digest_only: true, ..request };
+            cases.push((format!("{name}.{}-digest-only", format.name()), path.clone(), digest_only));
         }
     }
     for variant in VARIANTS {
@@ -87,17 +92,70 @@ fn exports_match_their_golden_files() {
     assert!(stale.is_empty(), "differs from the output (UPDATE_GOLDEN=1 rewrites, then review the diff): {stale:#?}");
 }
 
+/// `--no-fallback` and `--digest-only`: kept where the format can say them, else one loss each.
 #[test]
-fn no_fallback_is_a_loss_where_the_format_cannot_say_it() {
+fn an_option_is_a_loss_where_the_format_cannot_say_it() {
     let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
-    let lost = |format| {
-        let request = export::Request { format, no_fallback: true, ..Default::default() };
-        export::export(&settings, &request).unwrap().lost
-    };
-    for format in [Format::K3s, Format::Rke2, Format::Containerd] {
-        assert_eq!(lost(format), [Loss::Fallback { format: format.name() }], "{}", format.name());
+    let no_fallback: Set = |r| r.no_fallback = true;
+    let digest_only: Set = |r| r.digest_only = true;
+    #[rustfmt::skip]
+    let cases: [(&str, Set, Format, &[Loss]); 8] = [
+        ("--no-fallback", no_fallback, Format::K3s, &[Loss::Fallback { format: "k3s" }]),
+        ("--no-fallback", no_fallback, Format::Rke2, &[Loss::Fallback { format: "rke2" }]),
+        ("--no-fallback", no_fallback, Format::Containerd, &[Loss::Fallback { format: "containerd" }]),
+        ("--no-fallback", no_fallback, Format::RegistriesConf, &[]),
+        ("--digest-only", digest_only, Format::K3s, &[Loss::DigestOnly { format: "k3s" }]),
+        ("--digest-only", digest_only, Format::Rke2, &[Loss::DigestOnly { format: "rke2" }]),
+        ("--digest-only", digest_only, Format::Containerd, &[]),
+        ("--digest-only", digest_only, Format::RegistriesConf, &[]),
+    ];
+    for (option, set, format, expected) in cases {
+        let mut request = export::Request { format, ..Default::default() };
+        set(&mut request);
+        assert_eq!(export::export(&settings, &request).unwrap().lost, expected, "{option} {}", format.name());
     }
-    assert_eq!(lost(Format::RegistriesConf), []);
+    assert_eq!(
+        Loss::DigestOnly { format: "k3s" }.to_string(),
+        "--digest-only: k3s cannot keep a mirror from resolving tags; at the node the mirror is asked for tags as \
+         well as digests"
+    );
+}
+
+/// The mirror serves digests only and the source stays the registry's
+/// location: what the mirror cannot serve goes there, even under `reject`.
+#[test]
+fn digest_only_sends_what_a_rejecting_mirror_lacks_to_the_original() {
+    let settings = load(&root().join("cli/tests/settings/mirror-checks.yaml"));
+    let registries = registries();
+    let request = export::Request {
+        format: Format::RegistriesConf,
+        registries: &registries,
+        digest_only: true,
+        ..Default::default()
+    };
+    let lost: Vec<String> = export::export(&settings, &request).unwrap().lost.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lost,
+        [
+            "mapping ghcr.io pinDigest: a runtime pulls the tag it is given; at the node the digest is not pinned",
+            "mapping quay.io onMissing: reject: a runtime does not refuse the pod; at the node a pull the mirror cannot serve goes to the original registry",
+        ]
+    );
+}
+
+#[test]
+fn digest_only_with_no_fallback_is_refused_in_every_format() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    for format in Format::ALL {
+        let request = export::Request { format, digest_only: true, no_fallback: true, ..Default::default() };
+        assert_eq!(
+            export::export(&settings, &request).unwrap_err(),
+            "--digest-only with --no-fallback: the mirrors would serve digests only and the original registries \
+             nothing, so every pull by tag of a mirrored registry would fail; pass one of them",
+            "{}",
+            format.name()
+        );
+    }
 }
 
 #[test]

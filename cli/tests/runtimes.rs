@@ -16,7 +16,7 @@ use std::process::Command;
 use image_redirect_cli::manifests;
 use image_redirect_policy::reference::Reference;
 use image_redirect_policy::rules::Decision;
-use image_redirect_testbed::{Containerd, Scratch, TestRegistry};
+use image_redirect_testbed::{Containerd, Copied, Scratch, TestRegistry};
 
 /// Images of whole registries, as CRI clients send them (fully qualified).
 const WHOLE_REGISTRIES: [&str; 2] = ["docker.io/library/nginx:v1", "quay.io/org/app:v1"];
@@ -169,10 +169,7 @@ fn no_fallback_serves_the_mirror_and_never_the_original() {
 
 #[test]
 fn containerd_pulls_through_the_exported_hosts_toml() {
-    let containerd = match Containerd::start("hosts-toml") {
-        Ok(containerd) => containerd,
-        Err(why) => return skipped("containerd pulls", &why),
-    };
+    let Some(containerd) = containerd("hosts-toml", "containerd pulls") else { return };
     let registry = TestRegistry::start("hosts-toml");
     for mode in modes(&registry.host) {
         let digests = fill(&mode, &registry);
@@ -183,6 +180,107 @@ fn containerd_pulls_through_the_exported_hosts_toml() {
             assert_eq!(digest.as_ref(), Ok(&digests[image]), "{}: {image}", mode.name);
         }
     }
+}
+
+/// A source registry and a mirror filled from it by a digest-preserving
+/// copy, for `--digest-only`: the export is written, then the source stopped,
+/// so only the mirror can answer, and its access log shows what it was asked.
+struct DigestOnly {
+    mirror: TestRegistry,
+    /// The source registry's `host:port` (stopped).
+    source: String,
+    /// `<source>/team/app`, as the node is given it.
+    image: String,
+    digest: String,
+    out: Scratch,
+    /// The mirror's access log up to the stop: the copy that filled it.
+    filled_with: usize,
+}
+
+impl DigestOnly {
+    fn new(format: &str) -> Self {
+        let mut source = TestRegistry::start(&format!("digest-only-source-{format}"));
+        let mirror = TestRegistry::start(&format!("digest-only-mirror-{format}"));
+        let digest = source.push_image("team/app", "v1");
+        let image = format!("{}/team/app", source.host);
+        let copied = mirror.copy_image(&format!("{image}:v1"), "src/team/app", "v1", Copied::AllPlatforms);
+        assert_eq!(copied, digest, "a copy of the whole image keeps its digest");
+        let settings = format!("mappings:\n  - {{source: {}, target: {}/src}}", source.host, mirror.host);
+        let out = export("digest-only", &settings, format, &[], &["--digest-only"]);
+        source.stop();
+        let filled_with = mirror.requests().len();
+        Self { mirror, source: source.host.clone(), image, digest, out, filled_with }
+    }
+
+    /// What the mirror was asked about manifests and tags since it was filled,
+    /// once `last` (the last manifest request expected) is in its log.
+    fn manifest_requests(&self, last: &str) -> Vec<String> {
+        assert!(self.mirror.logged(last), "{last} not in {:?}", self.mirror.requests());
+        let requests = self.mirror.requests();
+        requests[self.filled_with..]
+            .iter()
+            .filter(|r| r.contains("/manifests/") || r.contains("/tags/"))
+            .cloned()
+            .collect()
+    }
+}
+
+/// What follows `msg=` in a fatal log line of skopeo (before it, a time).
+fn skopeo_message(stderr: &str) -> &str {
+    stderr.split_once("msg=").map_or(stderr, |(_, message)| message)
+}
+
+/// `pull-from-mirror = "digest-only"`: with the source down, skopeo gets the
+/// digest from the mirror, and a tag is not asked of the mirror at all but
+/// of the source, which refuses the connection. The tag is tried first so
+/// that its requests, if any, are in the log before the digest's.
+#[test]
+fn skopeo_fetches_digests_from_a_digest_only_mirror_and_never_a_tag() {
+    let site = DigestOnly::new("registries-conf");
+    let conf = site.out.path().join(REGISTRIES_CONF);
+    let refused = skopeo_digest(&conf, &format!("{}:v1", site.image), &[]).unwrap_err();
+    assert_eq!(
+        skopeo_message(&refused),
+        format!(
+            r#""Error parsing image name \"docker://{image}:v1\": pinging container registry {source}: Get \"https://{source}/v2/\": dial tcp {source}: connect: connection refused""#,
+            image = site.image,
+            source = site.source
+        )
+    );
+    let by_digest = format!("{}@{}", site.image, site.digest);
+    assert_eq!(skopeo_digest(&conf, &by_digest, &[]), Ok(site.digest.clone()));
+    let fetched = format!("GET /v2/src/team/app/manifests/{}", site.digest);
+    assert_eq!(site.manifest_requests(&fetched), [fetched]);
+}
+
+/// `capabilities = ["pull"]`: with the source down, containerd fetches the
+/// digest from the mirror; a tag needs a host that resolves, which only the
+/// source (the `server`) is, so the mirror is never asked to resolve it.
+#[test]
+fn containerd_fetches_digests_from_a_pull_only_mirror_and_never_resolves_a_tag_there() {
+    let Some(containerd) = containerd("digest-only", "containerd digest-only pulls") else { return };
+    let site = DigestOnly::new("containerd");
+    let hosts_dir = site.out.path().join("certs.d");
+    let refused = containerd.pull(&format!("{}:v1", site.image), &hosts_dir).unwrap_err();
+    assert_eq!(
+        refused.lines().last(),
+        Some(format!(
+            r#"ctr: failed to resolve reference "{image}:v1": failed to do request: Head "https://{source}/v2/team/app/manifests/v1": dial tcp {source}: connect: connection refused"#,
+            image = site.image,
+            source = site.source
+        ).as_str())
+    );
+    let by_digest = format!("{}@{}", site.image, site.digest);
+    assert_eq!(containerd.pull(&by_digest, &hosts_dir), Ok(site.digest.clone()));
+    // containerd names the registry a mirror serves for in `ns`.
+    let manifest = format!("/v2/src/team/app/manifests/{}?ns={}", site.digest, site.source.replace(':', "%3A"));
+    let fetched = format!("GET {manifest}");
+    assert_eq!(site.manifest_requests(&fetched), [format!("HEAD {manifest}"), fetched]);
+}
+
+/// containerd started for `check`, or none and the line saying why `check` did not run.
+fn containerd(name: &str, check: &str) -> Option<Containerd> {
+    Containerd::start(name).map_err(|why| skipped(check, &why)).ok()
 }
 
 /// One line saying which check did not run and why. Written to the process's

@@ -266,3 +266,144 @@ fn a_missing_image_is_named_and_the_others_are_copied() {
     );
     assert!(stderr.contains("seed: 3 copied, 0 already there, 1 failed"), "{stderr}");
 }
+
+/// The names a bundle's `index.json` gives its images, and each entry's digest.
+fn bundled(dir: &std::path::Path) -> Vec<(String, String, String)> {
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let entries = index["manifests"].as_array().unwrap().iter();
+    let named =
+        |entry: &serde_json::Value, key: &str| entry["annotations"][key].as_str().unwrap_or_default().to_owned();
+    entries
+        .map(|entry| {
+            let (name, containerd) =
+                (named(entry, "org.opencontainers.image.ref.name"), named(entry, "io.containerd.image.name"));
+            (name, containerd, entry["digest"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+fn files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+#[test]
+fn a_bundle_carries_exact_copies_to_an_air_gapped_mirror() {
+    let mut setup = Setup::new("bundle");
+    let bundle = setup.dir.path().join("bundle");
+    let to = ["--to", bundle.to_str().unwrap()];
+    let out = setup.seed(&to);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Each image named by its source reference (a tag and a digest: by its tag), for skopeo and ctr too.
+    let expected: Vec<(String, String, String)> = setup
+        .images
+        .iter()
+        .map(|(image, digest)| {
+            let name = image.split('@').next().unwrap().to_owned();
+            (name.clone(), name, digest.clone())
+        })
+        .collect();
+    let mut names = bundled(&bundle);
+    names.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    let blobs = files(&bundle.join("blobs/sha256"));
+    let out = setup.seed(&to);
+    assert!(
+        text(&out.stderr).contains("seed: 0 copied, 3 already there, 0 failed; nothing sent"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!((files(&bundle.join("blobs/sha256")), bundled(&bundle).len()), (blobs, 3), "written twice, held once");
+
+    // At the edge: no upstream, only the mirror.
+    setup.upstream.stop();
+    let (settings, lock) = (setup.path("settings.yaml"), setup.path("images.lock"));
+    let from = ["seed", "--settings", &settings, "--from", bundle.to_str().unwrap(), "--lock", &lock];
+    let out = run(&[&from[..], &["--plain-http", &setup.mirror.host]].concat(), "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (image, digest) in &setup.images {
+        assert_eq!(&setup.mirror.manifest_digest(&setup.at_mirror(image)), digest, "{image}");
+    }
+    let out = seed(&["--check", "--lock", &lock, "--plain-http", &setup.mirror.host], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn skopeo_reads_a_bundle_by_the_source_reference() {
+    let setup = Setup::new("bundle-skopeo");
+    let bundle = setup.dir.path().join("bundle");
+    assert!(setup.seed(&["--to", bundle.to_str().unwrap()]).status.success());
+    let (image, digest) = &setup.images[1];
+    let inspect = std::process::Command::new("skopeo")
+        .args(["inspect", "--format", "{{.Digest}}"])
+        .arg(format!("oci:{}:{image}", bundle.display()))
+        .output()
+        .unwrap();
+    assert_eq!((text(&inspect.stdout).trim(), text(&inspect.stderr).trim()), (digest.as_str(), ""));
+}
+
+#[test]
+fn containerd_pulls_an_unbundled_image_through_the_exported_hosts_toml() {
+    let containerd = match image_redirect_testbed::Containerd::start("unbundled") {
+        Ok(containerd) => containerd,
+        Err(why) => return eprintln!("SKIPPED containerd pulls an unbundled image: {why}"),
+    };
+    let mut setup = Setup::new("unbundled");
+    let bundle = setup.dir.path().join("bundle");
+    assert!(setup.seed(&["--to", bundle.to_str().unwrap()]).status.success());
+    setup.upstream.stop();
+    let settings = setup.path("settings.yaml");
+    let out = run(
+        &["seed", "--settings", &settings, "--from", bundle.to_str().unwrap(), "--plain-http", &setup.mirror.host],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let nodes = setup.dir.path().join("node");
+    let export = ["export", "--format", "containerd", "--scheme", "http", "--settings", &settings, "--out"];
+    let out = run(&[&export[..], &[nodes.to_str().unwrap()]].concat(), "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (image, digest) = &setup.images[1];
+    assert_eq!(containerd.pull(image, &nodes.join("certs.d")), Ok(digest.clone()));
+}
+
+#[test]
+fn a_blob_whose_bytes_are_not_its_digest_is_refused_and_nothing_is_tagged() {
+    let setup = Setup::new("altered");
+    let (image, _) = &setup.images[1];
+    let raw = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{image}")])
+        .output()
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    let config = manifest["config"]["digest"].as_str().unwrap();
+    let file = setup.upstream.blob_file(config);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&file, bytes).unwrap();
+    let bundle = setup.dir.path().join("bundle");
+    let destination = setup.at_mirror(image);
+    let mirror = format!("{}/{destination}", setup.mirror.host);
+    let short = &config[..19];
+    for (into, extra, failure) in [
+        (
+            "the mirror",
+            vec![],
+            format!("failed {image} -> {mirror}: copying blob {short}: provided digest did not match uploaded content"),
+        ),
+        (
+            "a bundle",
+            vec!["--to", bundle.to_str().unwrap()],
+            format!("failed {image} -> {image}: copying blob {short}: invalid digest. Expected {short}, got sha256:"),
+        ),
+    ] {
+        let out = setup.seed(&extra);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{into}: {stderr}");
+        assert!(stderr.contains(&failure), "{into}: {stderr}");
+    }
+    let tagged = setup.mirror.requests().into_iter().filter(|r| r.starts_with("PUT ") && r.contains("/manifests/"));
+    assert!(!tagged.clone().any(|r| r.contains("/single/")), "{:?}", tagged.collect::<Vec<_>>());
+    assert!(!bundled(&bundle).iter().any(|(name, ..)| name == image), "the bundle names {image}");
+}

@@ -7,7 +7,6 @@
 //! Needs `docker-registry` and `skopeo` on PATH (`make registry-tools`).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use image_redirect_e2e::demo::policy_wasm;
 use image_redirect_e2e::oci::Oci;
@@ -54,19 +53,6 @@ fn outcome(outcome: &Outcome) -> String {
 /// A digest as the messages show it.
 fn short(digest: &str) -> String {
     format!("{}…", &digest[..19])
-}
-
-/// Waits for the registry's access log to show `request` (it is written
-/// just after the response is sent); whether it did.
-fn logged(registry: &TestRegistry, request: &str) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
-        if registry.requests().iter().any(|r| r == request) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 /// The two registries, and the digests of what they hold.
@@ -211,7 +197,7 @@ fn pin_digest_source_against_a_real_source_and_mirror() {
     let mut failures = check(&while_the_source_is_up(&f), &run);
 
     // The mirror was asked for the digest it serves, never to resolve the tag.
-    assert!(logged(&f.mirror, &format!("HEAD /v2/hub/library/app/manifests/{}", f.app)), "{:?}", f.mirror.requests());
+    assert!(f.mirror.logged(&format!("HEAD /v2/hub/library/app/manifests/{}", f.app)), "{:?}", f.mirror.requests());
     let asked = &f.mirror.requests()[filled_with..];
     assert!(!asked.iter().any(|r| r.ends_with("/hub/library/app/manifests/v1")), "{asked:?}");
 

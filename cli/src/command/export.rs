@@ -18,6 +18,7 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         registries: &args.registries,
         scheme,
         no_fallback: args.no_fallback,
+        digest_only: args.digest_only,
         containerd_version: args.containerd_version,
         embedded_registry: args.embedded_registry,
     };

@@ -1,6 +1,7 @@
 //! What each subcommand does, one module each, and the file handling they
 //! share: reading an input (`-` is stdin), loading settings, writing outputs.
 
+pub mod audit;
 pub mod export;
 pub mod import;
 pub mod preview;

@@ -33,11 +33,15 @@ pub fn run(args: &SeedArgs) -> Result<u8> {
 
 fn plan(args: &SeedArgs) -> Result<Plan> {
     let Some(path) = &args.settings else { bail!("seed needs --settings (only --check --lock does without)") };
-    if args.files.is_empty() && args.images.is_none() {
-        bail!("nothing to seed: name manifests (FILE..., `-` for stdin) or --images FILE");
+    if args.files.is_empty() && args.images.is_none() && args.from.is_none() {
+        bail!("nothing to seed: name manifests (FILE..., `-` for stdin), --images FILE or --from DIR");
     }
     let settings = SettingsArg { path: path.clone() }.load()?;
     let mut plan = Plan::default();
+    if let Some(dir) = &args.from {
+        let names = registry::bundled(dir)?;
+        plan.add_images(&names, &settings, &args.namespace).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    }
     for file in &args.files {
         plan.add_manifest(&read(file)?, &settings, &args.namespace).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     }
@@ -55,6 +59,7 @@ mod registry {
     use image_redirect_cli::plan::Plan;
     use image_redirect_cli::seed::auth::{AuthFiles, Environment};
     use image_redirect_cli::seed::client::{Options, Registries};
+    use image_redirect_cli::seed::layout::Layout;
     use image_redirect_cli::seed::lock::{self, Lock};
     use image_redirect_cli::seed::progress::Lines;
     use image_redirect_cli::seed::{self, Copy, Outcome};
@@ -64,13 +69,25 @@ mod registry {
     use crate::command::{FAILED, write_file};
 
     pub fn copy(args: &SeedArgs, plan: &Plan) -> Result<u8> {
+        // A bundle names each image by its source: the edge's settings decide its destination.
         let copies: Vec<Copy> = plan
             .copies()
-            .map(|(source, destination)| Copy { source: source.to_owned(), destination: destination.to_owned() })
+            .map(|(source, destination)| Copy {
+                source: source.to_owned(),
+                destination: if args.to.is_some() { source } else { destination }.to_owned(),
+            })
             .collect();
         let registries = registries(args)?;
-        let lines = Arc::new(Lines::default());
-        let outcomes = runtime()?.block_on(seed::seed(&registries, &copies, args.jobs.into(), lines.clone()));
+        let (lines, jobs, runtime) = (Arc::new(Lines::default()), args.jobs.into(), runtime()?);
+        let report = lines.clone();
+        let outcomes = match (&args.to, &args.from) {
+            (Some(dir), _) => {
+                let layout = Layout::create(dir).with_context(|| format!("--to {}", dir.display()))?;
+                runtime.block_on(seed::bundle(&registries, &layout, &copies, jobs, report))
+            }
+            (None, Some(dir)) => runtime.block_on(seed::unbundle(&open(dir)?, &registries, &copies, jobs, report)),
+            (None, None) => runtime.block_on(seed::seed(&registries, &copies, jobs, report)),
+        };
         eprintln!("{}", lines.summary());
         if let Some(path) = &args.lock {
             write_file(path, &Lock::of(&copies, &outcomes).to_json(), false)?;
@@ -96,6 +113,15 @@ mod registry {
         }
         eprintln!("check: {} of {} destinations missing or different", problems.len(), wanted.len());
         Ok(if problems.is_empty() { 0 } else { NOT_READY })
+    }
+
+    /// The source references a bundle holds, one per line, as `--images` reads them.
+    pub fn bundled(dir: &std::path::Path) -> Result<String> {
+        Ok(open(dir)?.names().iter().map(|name| format!("{name}\n")).collect())
+    }
+
+    fn open(dir: &std::path::Path) -> Result<Layout> {
+        Layout::open(dir).with_context(|| format!("--from {}", dir.display()))
     }
 
     fn registries(args: &SeedArgs) -> Result<Registries> {
@@ -124,6 +150,10 @@ mod registry {
     }
 
     pub fn check(_: &SeedArgs, _: Option<&Plan>) -> Result<u8> {
+        bail!(WITHOUT)
+    }
+
+    pub fn bundled(_: &std::path::Path) -> Result<String> {
         bail!(WITHOUT)
     }
 }

@@ -19,7 +19,7 @@ struct HostsToml {
 
 #[derive(Serialize)]
 struct Host {
-    capabilities: [&'static str; 2],
+    capabilities: &'static [&'static str],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     override_path: bool,
 }
@@ -32,25 +32,27 @@ struct Config<'a> {
 }
 
 pub fn files(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<Vec<File>, String> {
-    let mut files =
-        mirrors.iter().map(|mirror| hosts_toml(request.scheme, mirror, lost)).collect::<Result<Vec<_>, _>>()?;
+    let mut files = mirrors.iter().map(|mirror| hosts_toml(request, mirror, lost)).collect::<Result<Vec<_>, _>>()?;
     if let Some(version) = request.containerd_version {
         files.push(config_snippet(version)?);
     }
     Ok(files)
 }
 
-fn hosts_toml(scheme: &str, mirror: &Mirror, lost: &[Loss]) -> Result<File, String> {
+fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<File, String> {
     let upstream = match mirror.source.as_str() {
         "docker.io" => "registry-1.docker.io",
         other => other,
     };
     // With a path, the URL is the API root itself: containerd must not add /v2.
     let url = match mirror.path() {
-        "" => format!("{scheme}://{}", mirror.host()),
-        path => format!("{scheme}://{}/v2/{path}", mirror.host()),
+        "" => format!("{}://{}", request.scheme, mirror.host()),
+        path => format!("{}://{}/v2/{path}", request.scheme, mirror.host()),
     };
-    let host = Host { capabilities: ["pull", "resolve"], override_path: !mirror.path().is_empty() };
+    // Without `resolve` containerd asks this host only for content by digest;
+    // tags are resolved at the `server`.
+    let capabilities: &[&str] = if request.digest_only { &["pull"] } else { &["pull", "resolve"] };
+    let host = Host { capabilities, override_path: !mirror.path().is_empty() };
     let file = HostsToml { server: format!("https://{upstream}"), host: BTreeMap::from([(url, host)]) };
     let reader = format!("containerd reads it at {CERTS_D}/<registry>/hosts.toml");
     Ok(File { path: format!("certs.d/{}/hosts.toml", mirror.source), text: toml(header(&reader, lost), &file)? })

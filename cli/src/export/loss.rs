@@ -52,6 +52,8 @@ pub enum Loss {
     /// `onMissing: reject`: a runtime does not refuse pods.
     Reject {
         place: Place,
+        /// The runtime then pulls from the source, not only the mirror.
+        to_source: bool,
     },
     /// `pinDigest`, where the runtime tries the mirror and then the source.
     PinDigest {
@@ -63,6 +65,10 @@ pub enum Loss {
     },
     /// `--no-fallback` asked of a format that always tries the source last.
     Fallback {
+        format: &'static str,
+    },
+    /// `--digest-only` asked of a format whose mirrors always resolve tags.
+    DigestOnly {
         format: &'static str,
     },
 }
@@ -102,10 +108,11 @@ impl fmt::Display for Loss {
                 "{place} pullSecret {secret}: a node does not read Kubernetes Secrets; give it the credentials for \
                  {target} in its registry configuration"
             ),
-            Self::Reject { place } => write!(
+            Self::Reject { place, to_source } => write!(
                 f,
                 "{place} onMissing: reject: a runtime does not refuse the pod; at the node a pull the mirror cannot \
-                 serve fails"
+                 serve {}",
+                if *to_source { "goes to the original registry" } else { "fails" }
             ),
             Self::PinDigest { place } => {
                 write!(
@@ -122,6 +129,11 @@ impl fmt::Display for Loss {
                 f,
                 "--no-fallback: {format} always tries the original registry after its mirrors; at the node a pull \
                  the mirror cannot serve goes to the source"
+            ),
+            Self::DigestOnly { format } => write!(
+                f,
+                "--digest-only: {format} cannot keep a mirror from resolving tags; at the node the mirror is asked \
+                 for tags as well as digests"
             ),
         }
     }

@@ -71,6 +71,11 @@ impl Format {
     fn says_no_fallback(self) -> bool {
         self == Self::RegistriesConf
     }
+
+    /// Whether the format can keep a mirror from resolving tags (`--digest-only`).
+    fn says_digest_only(self) -> bool {
+        matches!(self, Self::Containerd | Self::RegistriesConf)
+    }
 }
 
 /// One source as the runtime should redirect it.
@@ -126,6 +131,8 @@ pub struct Request<'a> {
     pub scheme: &'a str,
     /// Never pull from the source, even when the mirror fails.
     pub no_fallback: bool,
+    /// Ask the mirrors for content by digest only: tags are resolved at the source.
+    pub digest_only: bool,
     /// containerd's major version, for the `config.toml` snippet that points
     /// the CRI plugin at the `hosts.toml` files; none: no snippet.
     pub containerd_version: Option<u8>,
@@ -140,6 +147,7 @@ impl Default for Request<'_> {
             registries: &[],
             scheme: "https",
             no_fallback: false,
+            digest_only: false,
             containerd_version: None,
             embedded_registry: false,
         }
@@ -155,9 +163,19 @@ pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> 
         Format::Containerd => containerd::files,
         Format::RegistriesConf => |request, mirrors, lost| Ok(vec![registries_conf::file(request, mirrors, lost)?]),
     };
-    let Plan { mirrors, mut lost, notes } = plan(settings, request.registries, request.format)?;
+    // A mirror that resolves no tag and a source never asked leave no one to
+    // resolve a tag: the node would be fit only for digests.
+    if request.digest_only && request.no_fallback {
+        return Err("--digest-only with --no-fallback: the mirrors would serve digests only and the original \
+                    registries nothing, so every pull by tag of a mirrored registry would fail; pass one of them"
+            .to_owned());
+    }
+    let Plan { mirrors, mut lost, notes } = plan(settings, request)?;
     if request.no_fallback && !request.format.says_no_fallback() {
         lost.push(Loss::Fallback { format: request.format.name() });
+    }
+    if request.digest_only && !request.format.says_digest_only() {
+        lost.push(Loss::DigestOnly { format: request.format.name() });
     }
     Ok(Export { files: write(request, &mirrors, &lost)?, lost, notes })
 }

@@ -6,7 +6,7 @@ use image_redirect_policy::reference::{self, RegistryPath};
 use image_redirect_policy::rules::{Destination, Keep, OnMissing, Rules, Via};
 use image_redirect_policy::settings::Settings;
 
-use super::{Format, Loss, Mirror, Place};
+use super::{Format, Loss, Mirror, Place, Request};
 
 /// The mirrors the runtime can carry out exactly, and what it cannot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,8 +16,8 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-pub fn plan(settings: &Settings, named: &[String], format: Format) -> Result<Plan, String> {
-    let rules = &settings.rules;
+pub fn plan(settings: &Settings, request: &Request) -> Result<Plan, String> {
+    let (rules, named, format) = (&settings.rules, request.registries, request.format);
     let mut plan = Plan::default();
     let sources = sources(rules, named, format, &mut plan.lost)?;
     if rules.prefix().is_some() {
@@ -27,7 +27,7 @@ pub fn plan(settings: &Settings, named: &[String], format: Format) -> Result<Pla
         });
     }
     for source in &sources {
-        route(rules, source, format, &mut plan);
+        route(rules, source, request, &mut plan);
     }
     for mirror in &plan.mirrors {
         if sources.iter().any(|source| reference::is_under(&mirror.route, source)) {
@@ -72,10 +72,10 @@ fn sources(rules: &Rules, named: &[String], format: Format, lost: &mut Vec<Loss>
 }
 
 /// The route of one source into `plan`: a mirror and what it loses, or a note.
-fn route(rules: &Rules, source: &str, format: Format, plan: &mut Plan) {
+fn route(rules: &Rules, source: &str, request: &Request, plan: &mut Plan) {
     match rules.route_registry(source) {
         Ok((route, via, destination)) => {
-            for loss in destination_losses(via, destination, format) {
+            for loss in destination_losses(via, destination, request) {
                 // A prefix serves every registry: say so once.
                 if !plan.lost.contains(&loss) {
                     plan.lost.push(loss);
@@ -95,7 +95,7 @@ fn route(rules: &Rules, source: &str, format: Format, plan: &mut Plan) {
 /// What the destination asks for that a node cannot do as the policy does.
 /// Where the runtime tries mirrors before the source (`registries.conf`,
 /// OpenShift), the check with `onMissing: keep` carries over.
-fn destination_losses(via: Via, destination: &Destination, format: Format) -> Vec<Loss> {
+fn destination_losses(via: Via, destination: &Destination, request: &Request) -> Vec<Loss> {
     let place = match via {
         Via::Prefix | Via::MappingThenPrefix(_) => Place::Prefix,
         Via::Mapping(m) => Place::Mapping(m.source.as_str().to_owned()),
@@ -108,9 +108,10 @@ fn destination_losses(via: Via, destination: &Destination, format: Format) -> Ve
             target: destination.target.as_str().to_owned(),
         });
     }
-    if format.tries_mirrors_first() {
+    if request.format.tries_mirrors_first() {
         if destination.needs_lookup() && destination.on_missing == OnMissing::Reject {
-            lost.push(Loss::Reject { place: place.clone() });
+            // --digest-only keeps the source as the registry's location.
+            lost.push(Loss::Reject { place: place.clone(), to_source: request.digest_only });
         }
         if destination.pin_digest.pins() {
             lost.push(Loss::PinDigest { place });

@@ -26,31 +26,41 @@ struct Registry<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct Endpoint<'a> {
     location: &'a str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     insecure: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull_from_mirror: Option<&'static str>,
 }
 
 /// One `[[registry]]` per source: the route as its `location` (the matched
 /// prefix is replaced, as the policy replaces a mapping's source), or, when
 /// the policy would fall back, as a mirror of the source itself, which the
 /// runtime tries first; `--no-fallback` then blocks the source, so only the
-/// mirror is pulled from. Image names are matched as the runtime normalises
-/// them (`nginx` is `docker.io/library/nginx`), which is how the policy
-/// writes sources too.
+/// mirror is pulled from. `--digest-only` makes every route a mirror of its
+/// source with `pull-from-mirror = "digest-only"` (which containers/image
+/// refuses beside `mirror-by-digest-only = true`, so that key is left out):
+/// tags are resolved at the source. Image names are matched as the runtime
+/// normalises them (`nginx` is `docker.io/library/nginx`), which is how the
+/// policy writes sources too.
 pub fn file(request: &Request, mirrors: &[Mirror], lost: &[Loss]) -> Result<File, String> {
     let insecure = request.scheme == "http";
     let registry = mirrors
         .iter()
-        .map(|mirror| match mirror.fallback {
+        .map(|mirror| match mirror.fallback || request.digest_only {
             true => Registry {
                 prefix: &mirror.source,
                 location: &mirror.source,
-                mirror_by_digest_only: Some(false),
+                mirror_by_digest_only: (!request.digest_only).then_some(false),
                 insecure: false,
                 blocked: request.no_fallback,
-                mirror: vec![Endpoint { location: &mirror.route, insecure }],
+                mirror: vec![Endpoint {
+                    location: &mirror.route,
+                    insecure,
+                    pull_from_mirror: request.digest_only.then_some("digest-only"),
+                }],
             },
             false => Registry {
                 prefix: &mirror.source,

@@ -224,7 +224,7 @@ pub fn absent(error: &OciDistributionError) -> bool {
 }
 
 /// The media type of a manifest's bytes (see [`Registries::manifest`]).
-fn media_type(bytes: &[u8]) -> Result<String, OciDistributionError> {
+pub(super) fn media_type(bytes: &[u8]) -> Result<String, OciDistributionError> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Shape {

@@ -9,6 +9,8 @@
 
 pub mod auth;
 pub mod client;
+mod ends;
+pub mod layout;
 pub mod lock;
 pub mod progress;
 
@@ -21,6 +23,8 @@ use oci_client::errors::OciDistributionError;
 use serde::Deserialize;
 
 use client::{Manifest, Registries};
+use ends::{Destination, Source};
+use layout::Layout;
 use progress::{Blob, Event, Report};
 
 /// One image to copy: normalised references, as the plan has them.
@@ -50,9 +54,43 @@ impl Outcome {
     }
 }
 
-/// Copies every image, at most `jobs` at a time; outcomes in the order of `copies`.
+/// Copies every image registry to registry, at most `jobs` at a time;
+/// outcomes in the order of `copies`.
 pub async fn seed(registries: &Registries, copies: &[Copy], jobs: usize, report: Arc<dyn Report>) -> Vec<Outcome> {
-    let copier = Copier { registries, report, blobs: Blobs::default() };
+    run(registries, registries, copies, jobs, report).await
+}
+
+/// Copies every image from its registry into `layout`, named by its
+/// destination (the source reference, for a bundle: see `layout`).
+pub async fn bundle(
+    registries: &Registries,
+    layout: &Layout,
+    copies: &[Copy],
+    jobs: usize,
+    report: Arc<dyn Report>,
+) -> Vec<Outcome> {
+    run(registries, layout, copies, jobs, report).await
+}
+
+/// Copies every image from `layout`, where it is named by its source, to its destination.
+pub async fn unbundle(
+    layout: &Layout,
+    registries: &Registries,
+    copies: &[Copy],
+    jobs: usize,
+    report: Arc<dyn Report>,
+) -> Vec<Outcome> {
+    run(layout, registries, copies, jobs, report).await
+}
+
+async fn run(
+    from: &impl Source,
+    to: &impl Destination,
+    copies: &[Copy],
+    jobs: usize,
+    report: Arc<dyn Report>,
+) -> Vec<Outcome> {
+    let copier = Copier { from, to, report, blobs: Blobs::default() };
     let copier = &copier;
     let outcomes = futures_util::stream::iter(copies).map(|copy| copier.image(copy)).buffered(jobs.max(1));
     outcomes.collect().await
@@ -101,8 +139,9 @@ impl Blobs {
     }
 }
 
-struct Copier<'r> {
-    registries: &'r Registries,
+struct Copier<'e, S, D> {
+    from: &'e S,
+    to: &'e D,
     /// Shared with the blob streams, which report bytes as they pass.
     report: Arc<dyn Report>,
     blobs: Blobs,
@@ -111,7 +150,7 @@ struct Copier<'r> {
 /// A failed step: what was being done, and the registry's error.
 struct Failure(String, OciDistributionError);
 
-impl Copier<'_> {
+impl<S: Source, D: Destination> Copier<'_, S, D> {
     async fn image(&self, copy: &Copy) -> Outcome {
         self.report.report(Event::Started { copy: copy.clone() });
         let outcome = match self.try_image(copy).await {
@@ -127,40 +166,38 @@ impl Copier<'_> {
 
     /// What was sent to each side of `copy`, for a refusal's message.
     fn logins(&self, copy: &Copy) -> String {
-        let login = |text: &str| {
-            let reference = text.parse().ok()?;
-            self.registries.login(&reference)
-        };
-        let source = login(&copy.source).unwrap_or_else(|| "not logged in".into());
-        let destination = login(&copy.destination).unwrap_or_else(|| "not logged in".into());
+        let reference = |text: &str| text.parse::<Reference>().ok();
+        let source =
+            reference(&copy.source).and_then(|r| self.from.login(&r)).unwrap_or_else(|| "not logged in".into());
+        let destination =
+            reference(&copy.destination).and_then(|r| self.to.login(&r)).unwrap_or_else(|| "not logged in".into());
         format!("source: {source}; destination: {destination}")
     }
 
     async fn try_image(&self, copy: &Copy) -> Result<Outcome, Failure> {
         let (source, destination) = (reference(&copy.source)?, reference(&copy.destination)?);
-        for (repository, push) in [(&source, false), (&destination, true)] {
-            let doing = || format!("logging in to {}", repository.registry());
-            self.registries.authorize(repository, push).await.map_err(|e| Failure(doing(), e))?;
-        }
+        let logging_in = |reference: &Reference| format!("logging in to {}", reference.registry());
+        self.from.authorize(&source).await.map_err(|e| Failure(logging_in(&source), e))?;
+        self.to.authorize(&destination).await.map_err(|e| Failure(logging_in(&destination), e))?;
         // A tag and a digest: the bytes of the digest, pushed under the tag.
         let read = match source.digest() {
             Some(digest) => at(&source, digest),
             None => source.clone(),
         };
-        let top = self.registries.manifest(&read).await.map_err(|e| Failure("reading it at the source".into(), e))?;
+        let top = self.from.manifest(&read).await.map_err(|e| Failure("reading it at the source".into(), e))?;
         let target = match destination.tag() {
             Some(tag) => {
                 Reference::with_tag(destination.registry().to_owned(), destination.repository().to_owned(), tag.into())
             }
             None => at(&destination, &top.digest),
         };
-        let there = self.registries.digest(&target).await.map_err(|e| Failure("asking the destination".into(), e))?;
+        let there = self.to.digest(&target).await.map_err(|e| Failure("asking the destination".into(), e))?;
         if there.as_deref() == Some(top.digest.as_str()) {
             return Ok(Outcome::AlreadyThere(top.digest));
         }
         self.contents(copy, &source, &destination, &top).await?;
-        self.registries
-            .push_manifest(&target, &top)
+        self.to
+            .push_manifest(&target, &top, true)
             .await
             .map_err(|e| Failure(format!("pushing its manifest {}", short(&top.digest)), e))?;
         self.report.report(Event::Manifest { copy: copy.clone(), digest: top.digest.clone() });
@@ -196,12 +233,12 @@ impl Copier<'_> {
     ) -> Result<(), Failure> {
         let doing = || format!("copying manifest {}", short(&child.digest));
         let target = at(destination, &child.digest);
-        if self.registries.digest(&target).await.map_err(|e| Failure(doing(), e))?.is_some() {
+        if self.to.digest(&target).await.map_err(|e| Failure(doing(), e))?.is_some() {
             return Ok(());
         }
-        let manifest = self.registries.manifest(&at(source, &child.digest)).await.map_err(|e| Failure(doing(), e))?;
+        let manifest = self.from.manifest(&at(source, &child.digest)).await.map_err(|e| Failure(doing(), e))?;
         self.contents(copy, source, destination, &manifest).await?;
-        self.registries.push_manifest(&target, &manifest).await.map_err(|e| Failure(doing(), e))?;
+        self.to.push_manifest(&target, &manifest, false).await.map_err(|e| Failure(doing(), e))?;
         self.report.report(Event::Manifest { copy: copy.clone(), digest: child.digest.clone() });
         Ok(())
     }
@@ -217,26 +254,22 @@ impl Copier<'_> {
         let slot = self.blobs.slot(destination.registry(), &blob.digest);
         let mut sent_to = slot.lock().await;
         let event = |how| Event::Blob { copy: copy.clone(), digest: blob.digest.clone(), size: blob.size, how };
-        if self.registries.has_blob(destination, &blob.digest).await.map_err(|e| Failure(doing(), e))? {
+        if self.to.has_blob(destination, &blob.digest).await.map_err(|e| Failure(doing(), e))? {
             self.report.report(event(Blob::Present));
             return Ok(());
         }
         if let Some(from) = sent_to.as_ref().filter(|from| from.repository() != destination.repository())
-            && self.registries.mount(destination, from, &blob.digest).await.map_err(|e| Failure(doing(), e))?
+            && self.to.mount(destination, from, &blob.digest).await.map_err(|e| Failure(doing(), e))?
         {
             self.report.report(event(Blob::Mounted));
             return Ok(());
         }
-        let stream =
-            self.registries.pull_blob(source, &blob.digest, blob.size).await.map_err(|e| Failure(doing(), e))?;
+        let stream = self.from.pull_blob(source, &blob.digest, blob.size).await.map_err(|e| Failure(doing(), e))?;
         let (report, copied) = (self.report.clone(), copy.clone());
         let counted =
             stream.inspect_ok(move |bytes| report.report(Event::Bytes { copy: copied.clone(), bytes: bytes.len() }));
         let size = u64::try_from(blob.size).unwrap_or_default();
-        self.registries
-            .push_blob(destination, Box::pin(counted), &blob.digest, size)
-            .await
-            .map_err(|e| Failure(doing(), e))?;
+        self.to.push_blob(destination, Box::pin(counted), &blob.digest, size).await.map_err(|e| Failure(doing(), e))?;
         self.report.report(event(Blob::Sent));
         *sent_to = Some(destination.clone());
         Ok(())
@@ -261,11 +294,33 @@ fn short(digest: &str) -> &str {
 
 /// `doing: cause`, the cause in the registry's own words (as the policy's warnings give them).
 fn message(doing: &str, error: &OciDistributionError) -> String {
+    // oci-client leaves the error envelope of some answers (a refused upload) as text.
+    if let OciDistributionError::ServerError { message, .. } = error
+        && let Ok(envelope) = serde_json::from_str::<oci_client::errors::OciEnvelope>(message)
+        && !envelope.errors.is_empty()
+    {
+        let words: Vec<&str> = envelope.errors.iter().map(|e| e.message.as_str()).collect();
+        return format!("{doing}: {}", image_redirect_policy::mirror::cause(&words.join("; ")));
+    }
     let mut chain = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         chain.push_str(&format!("\nCaused by:\n    {cause}"));
         source = cause.source();
     }
-    format!("{doing}: {}", image_redirect_policy::mirror::cause(&chain))
+    format!("{doing}: {}", image_redirect_policy::mirror::cause(&shortened(&chain)))
+}
+
+/// `text` with each sha256 digest cut as [`short`] cuts one, so that a cause
+/// naming two digests still fits its line.
+fn shortened(text: &str) -> String {
+    let (mut out, mut rest) = (String::new(), text);
+    while let Some(at) = rest.find("sha256:") {
+        let (before, digest) = rest.split_at(at);
+        let end = "sha256:".len() + digest["sha256:".len()..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(before);
+        out.push_str(if end == 71 { short(digest) } else { &digest[..end] });
+        rest = &digest[end..];
+    }
+    out + rest
 }

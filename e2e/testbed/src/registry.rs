@@ -114,6 +114,20 @@ impl TestRegistry {
         log.lines().filter_map(|line| line.split_once("] \"")?.1.split(" HTTP/").next()).map(str::to_owned).collect()
     }
 
+    /// The file holding blob `digest` in the registry's storage, to alter it
+    /// behind the registry's back.
+    pub fn blob_file(&self, digest: &str) -> std::path::PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir.path().join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+    }
+
+    /// Waits for the access log to show `request` (a line is written just
+    /// after its response is sent, so a client may be done before it is);
+    /// whether it did within 5 seconds.
+    pub fn logged(&self, request: &str) -> bool {
+        wait_until(5, || self.requests().iter().any(|r| r == request))
+    }
+
     pub fn stop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
