@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::mirror::{self, Lookups, Mirror};
 use crate::report;
-use crate::response::{self, Changes, Outcome, PullSecrets, Redirect, Verdict, Warnings};
+use crate::response::{self, Audit, Changes, Outcome, PullSecrets, Redirect, Verdict, Warnings};
 use crate::rules::{Decision, OnMissing};
 use crate::settings::{Action, Settings};
 use crate::workload::{self, Image, Kind, Layout, List, Resource, ShapeError};
@@ -211,22 +211,33 @@ fn redirect_all<'p, 'a: 'p>(
     if settings.action == Action::Report {
         return report::report(images, &settings.rules, mirror, warnings);
     }
-    let planned: Vec<_> = images.filter_map(|i| redirect(i, settings, changes.pull_secrets, &mut warnings)).collect();
+    let mut audit = Audit::default();
+    let planned: Vec<_> =
+        images.filter_map(|i| redirect(i, settings, changes.pull_secrets, &mut warnings, &mut audit)).collect();
     let mut lookups = Lookups::new(mirror);
     for planned in planned {
-        match lookups.resolve(&planned.from.text, &planned.image, planned.destination) {
-            Ok(pinned) => changes.redirects.push(Redirect { image: pinned.unwrap_or(planned.image), ..planned }),
-            Err(why) if planned.destination.on_missing == OnMissing::Reject => {
-                return Outcome::reject(mirror::refused(&planned.from.text, &planned.image, &why));
+        let from = planned.from;
+        match lookups.resolve(&from.text, &planned.image, planned.destination) {
+            Ok(pinned) => {
+                let pinned_now = pinned.is_some();
+                let image = pinned.unwrap_or(planned.image);
+                audit.redirected(&from.key, &from.text, &image, pinned_now);
+                changes.redirects.push(Redirect { image, ..planned });
             }
-            Err(why) => warnings.add(|| mirror::kept(&planned.from.text, &planned.image, &why)),
+            Err(why) if planned.destination.on_missing == OnMissing::Reject => {
+                return Outcome::reject(mirror::refused(&from.text, &planned.image, &why));
+            }
+            Err(why) => {
+                audit.fell_back(&from.key, &from.text, &planned.image, why.briefly());
+                warnings.add(|| mirror::kept(&from.text, &planned.image, &why));
+            }
         }
     }
     let verdict = match response::mutate(object, &changes, &mut warnings) {
         Some(mutated) => Verdict::Mutate(mutated),
         None => Verdict::Accept,
     };
-    Outcome { verdict, warnings }
+    Outcome { verdict, warnings, audit }
 }
 
 /// The redirect for one image, or `None` with a warning when the user
@@ -236,6 +247,7 @@ fn redirect<'p, 'a>(
     settings: &'p Settings,
     pull_secrets: PullSecrets,
     warnings: &mut Warnings,
+    audit: &mut Audit,
 ) -> Option<Redirect<'p, 'a>> {
     let shown = response::shown(&from.text);
     let (image, destination) = match settings.rules.decide(&from.text) {
@@ -248,6 +260,7 @@ fn redirect<'p, 'a>(
         }
     };
     if from.pull_never {
+        audit.kept_never_pull(&from.key, &from.text);
         warnings.add(|| format!("image left unchanged: {shown}: imagePullPolicy is Never (it would go to {image})"));
         return None;
     }

@@ -51,6 +51,18 @@ pub enum Unavailable {
     Mismatch { source: String, source_digest: String, mirror_digest: String },
 }
 
+impl Unavailable {
+    /// Why the mirror cannot serve the redirect, in the few words a report
+    /// entry or an audit annotation has.
+    pub fn briefly(&self) -> &'static str {
+        match self {
+            Self::Missing(_) => "not at the mirror",
+            Self::Unresolved { .. } => "the source cannot be resolved to a digest",
+            Self::Mismatch { .. } => "the mirror holds other content under that tag",
+        }
+    }
+}
+
 /// Lookups made while deciding one request: an image shared by several
 /// containers is checked once, and a reference asked for twice (the same tag
 /// behind two images) is asked once.

@@ -1,5 +1,6 @@
 //! What goes back to the host: the mutated object (as edits to the admitted
-//! text), the originals annotation, added pull secrets, and warnings.
+//! text), the originals annotation, added pull secrets, warnings, and the
+//! audit annotations that record each decision in the API server's audit log.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,7 @@ pub enum Verdict {
 pub struct Outcome {
     pub verdict: Verdict,
     pub warnings: Warnings,
+    pub audit: Audit,
 }
 
 /// Warning lines for the user: the first [`WARNINGS_MAX`] (while they fit in
@@ -76,11 +78,11 @@ impl Warnings {
 
 impl Outcome {
     pub fn accept() -> Self {
-        Self { verdict: Verdict::Accept, warnings: Warnings::default() }
+        Self { verdict: Verdict::Accept, warnings: Warnings::default(), audit: Audit::default() }
     }
 
     pub fn reject(message: impl Into<String>) -> Self {
-        Self { verdict: Verdict::Reject(message.into()), warnings: Warnings::default() }
+        Self { verdict: Verdict::Reject(message.into()), warnings: Warnings::default(), audit: Audit::default() }
     }
 
     /// The waPC `validate` response.
@@ -104,6 +106,14 @@ impl Outcome {
         if !self.warnings.is_empty() {
             out.push_str(",\"warnings\":");
             out.push_str(&serde_json::Value::from(self.warnings.lines()).to_string());
+        }
+        let annotations = self.audit.annotations();
+        if !annotations.is_empty() {
+            let members: Vec<String> =
+                annotations.iter().map(|(key, value)| format!("{}:{}", quote(key), quote(value))).collect();
+            out.push_str(",\"audit_annotations\":{");
+            out.push_str(&members.join(","));
+            out.push('}');
         }
         out.push('}');
         out.into_bytes()
@@ -143,13 +153,97 @@ impl Listing {
     }
 
     /// The text, or `None` when nothing was added.
-    pub fn finish(self) -> Option<String> {
+    pub fn finish(&self) -> Option<String> {
         match (self.text.is_empty(), self.hidden) {
             (true, 0) => None,
             (true, hidden) => Some(format!("{hidden} entries too long to show")),
-            (false, 0) => Some(self.text),
+            (false, 0) => Some(self.text.clone()),
             (false, hidden) => Some(format!("{}; and {hidden} more", self.text)),
         }
+    }
+}
+
+/// The kinds of decision the audit log records, one annotation key each.
+///
+/// The API server writes each key as `<webhook name>/<key>` and drops one
+/// that is then not a qualified name, whose part after the `/` is at most 63
+/// characters of `[A-Za-z0-9-_.]`, alphanumeric at both ends: these are.
+pub const AUDIT_KEYS: [&str; 4] = [REDIRECTED, PINNED, FELL_BACK, KEPT_NEVER_PULL];
+const REDIRECTED: &str = "redirected";
+const PINNED: &str = "pinned";
+const FELL_BACK: &str = "fell-back";
+const KEPT_NEVER_PULL: &str = "kept-never-pull";
+/// An audit annotation's value stays under 1 KiB; the containers past it are counted.
+pub const AUDIT_VALUE_MAX: usize = 1000;
+/// An image in the audit log is cut only when absurd: a pinned redirect
+/// carries its whole digest.
+const IMAGE_IN_AUDIT_MAX: usize = 300;
+/// Container names are DNS labels; a listed kind's field path is cut as long.
+pub const KEY_MAX: usize = 63;
+
+/// What was decided for the images of one request, per kind of decision:
+/// the containers concerned, as the audit annotations list them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    redirected: Listing,
+    pinned: Listing,
+    fell_back: Listing,
+    kept_never_pull: Listing,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        let listing = || Listing::new(AUDIT_VALUE_MAX);
+        Self { redirected: listing(), pinned: listing(), fell_back: listing(), kept_never_pull: listing() }
+    }
+}
+
+impl Audit {
+    /// `from` (of the container or field `key`) redirected to `to`, which
+    /// carries a digest when `pinned`.
+    pub fn redirected(&mut self, key: &str, from: &str, to: &str, pinned: bool) {
+        let listing = if pinned { &mut self.pinned } else { &mut self.redirected };
+        listing.add(&format!(
+            "{}: {} -> {}",
+            shown_at_most(key, KEY_MAX),
+            shown_at_most(from, IMAGE_IN_AUDIT_MAX),
+            shown_at_most(to, IMAGE_IN_AUDIT_MAX)
+        ));
+    }
+
+    /// `from` kept because its redirect `to` cannot be written, for the reason `why`.
+    pub fn fell_back(&mut self, key: &str, from: &str, to: &str, why: &str) {
+        let (key, from, to) = (
+            shown_at_most(key, KEY_MAX),
+            shown_at_most(from, IMAGE_IN_AUDIT_MAX),
+            shown_at_most(to, IMAGE_IN_AUDIT_MAX),
+        );
+        self.fell_back.add(&format!("{key}: {from} -> {to}: {why}"));
+    }
+
+    /// `image` kept as the node has it (`imagePullPolicy: Never`) where a rule would move it.
+    pub fn kept_never_pull(&mut self, key: &str, image: &str) {
+        self.kept_never_pull.add(&format!(
+            "{}: {}",
+            shown_at_most(key, KEY_MAX),
+            shown_at_most(image, IMAGE_IN_AUDIT_MAX)
+        ));
+    }
+
+    /// The annotations, sorted by key: one per kind of decision taken, none
+    /// when nothing was decided.
+    pub fn annotations(&self) -> Vec<(&'static str, String)> {
+        let mut annotations: Vec<(&'static str, String)> = [
+            (REDIRECTED, &self.redirected),
+            (PINNED, &self.pinned),
+            (FELL_BACK, &self.fell_back),
+            (KEPT_NEVER_PULL, &self.kept_never_pull),
+        ]
+        .into_iter()
+        .filter_map(|(key, listing)| listing.finish().map(|value| (key, value)))
+        .collect();
+        annotations.sort();
+        annotations
     }
 }
 

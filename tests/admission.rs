@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{pod_request, review, review_bytes};
+use std::collections::BTreeMap;
+
+use common::{SHA256, Serves, pod_request, review, review_bytes, review_with};
 use serde_json::{Value, json};
 
 fn hub() -> Value {
@@ -488,4 +490,114 @@ fn report_mode_reads_listed_kinds_and_workloads() {
                              "containers": [{"name": "backup", "image": "bitnami/kubectl:1.31"}]}}}}}}});
     let r = review(settings, cronjob);
     assert_eq!(r.message.as_deref(), Some("backup: bitnami/kubectl:1.31 -> harbor.local/hub/bitnami/kubectl:1.31"));
+}
+
+/// `audit_annotations`, `None` when the response has none.
+type Annotations = Option<BTreeMap<String, String>>;
+
+fn annotations(entries: &[(&str, &str)]) -> Annotations {
+    Some(entries.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect())
+}
+
+#[test]
+fn audit_annotations_record_each_kind_of_decision() {
+    // docker.io pins to the mirror's digest and checks it; quay.io moves by tag.
+    let checked = json!({"mappings": [
+        {"source": "docker.io", "target": "harbor.local/hub", "verify": true, "pinDigest": true},
+        {"source": "quay.io", "target": "harbor.local/quay"}],
+        "exclude": {"images": ["*pause*"]}});
+    let mut rejecting = checked.clone();
+    rejecting["mappings"][0]["onMissing"] = json!("reject");
+    let serves_nginx = Serves(&["harbor.local/hub/library/nginx:1.27"]);
+    let pinned = format!("web: nginx:1.27 -> harbor.local/hub/library/nginx:1.27@{SHA256}");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value, Value, Annotations)> = vec![
+        ("redirected",          checked.clone(),  json!([{"name": "side", "image": "quay.io/x:1"}]),
+            annotations(&[("redirected", "side: quay.io/x:1 -> harbor.local/quay/x:1")])),
+        ("pinned",              checked.clone(),  json!([{"name": "web", "image": "nginx:1.27"}]),
+            annotations(&[("pinned", &pinned)])),
+        ("fell_back",           checked.clone(),  json!([{"name": "cache", "image": "redis:7"}]),
+            annotations(&[("fell-back", "cache: redis:7 -> harbor.local/hub/library/redis:7: not at the mirror")])),
+        ("kept_never_pull",     checked.clone(),  json!([{"name": "local", "image": "nginx:1.27", "imagePullPolicy": "Never"}]),
+            annotations(&[("kept-never-pull", "local: nginx:1.27")])),
+        ("every_kind_at_once",  checked.clone(),  json!([
+                {"name": "web", "image": "nginx:1.27"}, {"name": "side", "image": "quay.io/x:1"},
+                {"name": "cache", "image": "redis:7"}, {"name": "local", "image": "busybox", "imagePullPolicy": "Never"},
+                {"name": "more", "image": "quay.io/y:2"}]),
+            annotations(&[
+                ("fell-back", "cache: redis:7 -> harbor.local/hub/library/redis:7: not at the mirror"),
+                ("kept-never-pull", "local: busybox"),
+                ("pinned", &pinned),
+                ("redirected", "side: quay.io/x:1 -> harbor.local/quay/x:1; more: quay.io/y:2 -> harbor.local/quay/y:2")])),
+        ("nothing_decided",     checked.clone(),  json!([{"name": "a", "image": "gcr.io/x:1"}, {"name": "b", "image": "harbor.local/quay/x:1"},
+                                                         {"name": "pause", "image": "registry.k8s.io/pause:3.9"},
+                                                         {"name": "node", "image": "gcr.io/y", "imagePullPolicy": "Never"}]),
+            None),
+        ("rejected",            rejecting,        json!([{"name": "cache", "image": "redis:7"}, {"name": "side", "image": "quay.io/x:1"}]),
+            None),
+        ("report_mode",         report(checked), json!([{"name": "side", "image": "quay.io/x:1"}]),
+            None),
+    ];
+    let mut failures = Vec::new();
+    for (name, settings, containers, expected) in cases {
+        let request = pod_request("CREATE", pod(containers));
+        let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+        let r = review_with(&payload, request.get("object"), &serves_nginx);
+        if r.audit != expected {
+            failures.push(format!("{name}:\n   got      {:?}\n   expected {expected:?}", r.audit));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn an_audit_annotation_stays_under_one_kib_and_counts_what_does_not_fit() {
+    let many: Vec<Value> = (0..40).map(|i| json!({"name": format!("c{i}"), "image": format!("app{i}:1")})).collect();
+    let r = review(hub(), pod_request("CREATE", pod(Value::Array(many))));
+    let value = &r.audit.unwrap()["redirected"];
+    assert!(value.len() < 1024, "{} bytes", value.len());
+    assert!(value.starts_with("c0: app0:1 -> harbor.local/hub/library/app0:1; c1: app1:1 -> "), "{value}");
+    let shown = value.matches(" -> ").count();
+    assert!(value.ends_with(&format!("; and {} more", 40 - shown)), "{value}");
+}
+
+/// Kubernetes' qualified name (`IsQualifiedName`): an optional DNS subdomain
+/// prefix of at most 253 characters and `/`, then a name of at most 63
+/// characters of `[A-Za-z0-9-_.]`, alphanumeric at both ends.
+fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = key.split_once('/').map_or((None, key), |(prefix, name)| (Some(prefix), name));
+    let alphanumeric_ends = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let name_ok = (1..=63).contains(&name.len())
+        && alphanumeric_ends(name)
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let subdomain_ok = |p: &str| {
+        p.len() <= 253
+            && p.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && alphanumeric_ends(label)
+                    && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+    };
+    name_ok && prefix.is_none_or(subdomain_ok)
+}
+
+#[test]
+fn audit_annotation_keys_stay_qualified_names_after_the_webhook_prefix() {
+    // Webhook names as kubewarden-controller writes them: `kw.<kind token>.<name>` in current releases,
+    // `clusterwide-<name>` and `namespaced-<namespace>-<name>` before; then `.kubewarden.admission`.
+    let webhooks = [
+        "kw.cap.image-redirect.kubewarden.admission",
+        "clusterwide-image-redirect.kubewarden.admission",
+        "clusterwide-image-redirect-audit.kubewarden.admission",
+        "namespaced-team-a-image-redirect.kubewarden.admission",
+    ];
+    assert!(!is_qualified_name("x/-redirected") && !is_qualified_name(&format!("x/{}", "a".repeat(64))));
+    for webhook in webhooks {
+        for key in image_redirect_policy::response::AUDIT_KEYS {
+            let written = format!("{webhook}/{key}");
+            assert!(is_qualified_name(&written), "{written}");
+        }
+    }
 }

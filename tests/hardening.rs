@@ -103,7 +103,9 @@ fn deeply_nested_unknown_fields_are_carried_not_parsed() {
     let text = String::from_utf8(response).unwrap();
     assert!(text.starts_with(r#"{"accepted":true,"mutated_object":{"x-deep":[[[["#));
     assert!(text.contains(r#""image":"harbor.local/hub/library/nginx""#));
-    assert!(text.ends_with(r#"]}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"]}"#));
+    assert!(text.ends_with(
+        r#"]}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"],"audit_annotations":{"redirected":"c: nginx -> harbor.local/hub/library/nginx"}}"#
+    ));
 }
 
 /// Found by the `validate` fuzz target: a number no f64 holds. The policy never
@@ -118,7 +120,7 @@ fn numbers_beyond_f64_are_carried_verbatim() {
     let response = String::from_utf8(image_redirect_policy::admission::validate(text.as_bytes(), &NoMirror)).unwrap();
     assert_eq!(
         response,
-        r#"{"accepted":true,"mutated_object":{"spec":{"containers":[{"name":"c","image":"harbor.local/hub/library/nginx","ports":[{"containerPort":91415185621e9402}]}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"]}"#
+        r#"{"accepted":true,"mutated_object":{"spec":{"containers":[{"name":"c","image":"harbor.local/hub/library/nginx","ports":[{"containerPort":91415185621e9402}]}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"],"audit_annotations":{"redirected":"c: nginx -> harbor.local/hub/library/nginx"}}"#
     );
 }
 
@@ -212,7 +214,7 @@ fn a_null_originals_annotation_is_replaced_not_duplicated() {
     let response = image_redirect_policy::admission::validate(payload.to_string().as_bytes(), &NoMirror);
     assert_eq!(
         String::from_utf8(response).unwrap(),
-        r#"{"accepted":true,"mutated_object":{"metadata":{"annotations":{"image-redirect.io/original-images":"{\"c\":\"nginx\"}"}},"spec":{"containers":[{"image":"a.io/docker.io/library/nginx","name":"c"}]}},"warnings":["image redirected: nginx -> a.io/docker.io/library/nginx"]}"#
+        r#"{"accepted":true,"mutated_object":{"metadata":{"annotations":{"image-redirect.io/original-images":"{\"c\":\"nginx\"}"}},"spec":{"containers":[{"image":"a.io/docker.io/library/nginx","name":"c"}]}},"warnings":["image redirected: nginx -> a.io/docker.io/library/nginx"],"audit_annotations":{"redirected":"c: nginx -> a.io/docker.io/library/nginx"}}"#
     );
 }
 
@@ -296,7 +298,7 @@ fn a_lone_surrogate_in_an_unknown_field_is_carried() {
     let text = String::from_utf8(image_redirect_policy::admission::validate(payload.as_bytes(), &NoMirror)).unwrap();
     assert_eq!(
         text,
-        r#"{"accepted":true,"mutated_object":{"spec":{"containers":[{"image":"harbor.local/hub/library/nginx","x":"\ud800"}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"]}"#
+        r#"{"accepted":true,"mutated_object":{"spec":{"containers":[{"image":"harbor.local/hub/library/nginx","x":"\ud800"}]}},"warnings":["image redirected: nginx -> harbor.local/hub/library/nginx"],"audit_annotations":{"redirected":"containers[0]: nginx -> harbor.local/hub/library/nginx"}}"#
     );
 }
 

@@ -125,7 +125,7 @@ fn only_the_image_bytes_change() {
     assert_eq!(
         text,
         format!(
-            r#"{{"accepted":true,"mutated_object":{mutated},"warnings":["image redirected: {CNPG} -> {MIRRORED}"]}}"#
+            r#"{{"accepted":true,"mutated_object":{mutated},"warnings":["image redirected: {CNPG} -> {MIRRORED}"],"audit_annotations":{{"redirected":"spec.imageName: {CNPG} -> {MIRRORED}"}}}}"#
         )
     );
 }

@@ -471,3 +471,91 @@ fn platform_copies_the_children_chosen_under_a_new_index_recorded_beside_the_sou
         "error: --platform linux: not a platform (os/architecture or os/architecture/variant, such as linux/arm64)".into()
     )));
 }
+
+#[test]
+fn a_terminal_gets_progress_bars_and_a_pipe_plain_lines() {
+    let setup = Setup::new("bars");
+    let (settings, images) = (setup.path("settings.yaml"), setup.path("images.txt"));
+    let args = [
+        env!("CARGO_BIN_EXE_image-redirect"),
+        "seed",
+        "--settings",
+        &settings,
+        "--images",
+        &images,
+        "--plain-http",
+        &setup.upstream.host,
+        "--plain-http",
+        &setup.mirror.host,
+    ];
+    // script(1) runs the command on a pseudo-terminal, as a person's shell would.
+    let out = std::process::Command::new("script").args(["-qec", &args.join(" "), "/dev/null"]).output().unwrap();
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains(" sent at ") && screen.contains(" of 3 images"), "no bars drawn: {screen:?}");
+    assert!(screen.contains("seed: 3 copied, 0 already there, 0 failed;"), "{screen:?}");
+    let piped = setup.seed(&[]);
+    let lines = text(&piped.stderr);
+    assert!(!lines.contains('\x1b') && !lines.contains(" sent at "), "{lines:?}");
+    assert!(lines.starts_with("already there ") && lines.contains("seed: 0 copied, 3 already there"), "{lines}");
+}
+
+/// `size` bytes that no other call with another `seed` repeats.
+fn weight(seed: u8, size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i as u64).wrapping_mul(2654435761).wrapping_add(u64::from(seed)).to_le_bytes()[3]).collect()
+}
+
+#[test]
+fn a_mirror_killed_mid_run_holds_no_tag_on_an_incomplete_image_and_a_rerun_finishes() {
+    let mut setup = Setup::new("killed");
+    let mut images = Vec::new();
+    for n in 1..=2u8 {
+        let layer = weight(n, 48 << 20);
+        let digest = setup.upstream.push_layers(&format!("apps/heavy{n}"), "1", &[&layer]);
+        images.push((format!("{}/apps/heavy{n}:1", setup.upstream.host), digest));
+    }
+    images.extend(setup.images.iter().cloned());
+    setup.write("images.txt", &images.iter().map(|(image, _)| format!("{image}\n")).collect::<String>());
+    let (settings, list) = (setup.path("settings.yaml"), setup.path("images.txt"));
+    let seed = std::process::Command::new(env!("CARGO_BIN_EXE_image-redirect"))
+        .args(["seed", "--settings", &settings, "--images", &list, "--jobs", "1"])
+        .args(["--plain-http", &setup.upstream.host, "--plain-http", &setup.mirror.host])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed once the first heavy layer's upload has begun.
+    assert!(
+        image_redirect_testbed::wait_until(30, || {
+            setup.mirror.requests().iter().any(|r| r.starts_with("POST /v2/mirror/apps/heavy1/blobs/uploads/"))
+        }),
+        "the upload never began"
+    );
+    setup.mirror.stop();
+    let out = seed.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let heavy1 = &images[0].0;
+    let cut = format!("failed {heavy1} -> {}/mirror/apps/heavy1:1: copying blob ", setup.mirror.host);
+    assert!(text(&out.stderr).starts_with(&cut), "killed while the layer was on its way: {}", text(&out.stderr));
+    setup.mirror.restart();
+    for (image, _) in &images {
+        let at = format!("{}/{}", setup.mirror.host, setup.at_mirror(image));
+        let tagged = std::process::Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{at}")])
+            .output()
+            .unwrap();
+        if tagged.status.success() {
+            let whole = std::process::Command::new("skopeo")
+                .args(["--insecure-policy", "copy", "--quiet", "--all", "--src-tls-verify=false"])
+                .arg(format!("docker://{at}"))
+                .arg(format!("oci:{}:x", setup.dir.path().join("whole").display()))
+                .output()
+                .unwrap();
+            assert!(whole.status.success(), "{at} is tagged but incomplete: {}", text(&whole.stderr));
+        }
+    }
+    let out = setup.seed(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (image, digest) in &images {
+        assert_eq!(&setup.mirror.manifest_digest(&setup.at_mirror(image)), digest, "{image}");
+    }
+}

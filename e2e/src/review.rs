@@ -2,6 +2,8 @@
 //! answer in the two shapes people read: a typed outcome and the
 //! AdmissionResponse `kwctl run` prints.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 // Standard base64 with padding, as the AdmissionResponse's `patch` field is encoded.
@@ -18,6 +20,9 @@ pub struct Evaluation {
     /// The request as evaluated (an AdmissionReview's `request`).
     pub request: Value,
     pub outcome: Outcome,
+    /// The policy's `audit_annotations`, which the API server writes to its
+    /// audit log under the webhook's name.
+    pub audit_annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +49,7 @@ struct ValidationResponse {
     message: Option<String>,
     code: Option<u16>,
     mutated_object: Option<Value>,
+    audit_annotations: Option<BTreeMap<String, String>>,
     warnings: Option<Vec<String>>,
 }
 
@@ -66,7 +72,8 @@ impl Policy {
             .context("validate_settings answered something else than a settings response")?;
         if !answer.valid {
             let message = answer.message.unwrap_or_default();
-            return Ok(Evaluation { request, outcome: Outcome::InvalidSettings(message) });
+            let outcome = Outcome::InvalidSettings(message);
+            return Ok(Evaluation { request, outcome, audit_annotations: BTreeMap::new() });
         }
         let payload = to_vec(&json!({ "request": request, "settings": settings }));
         let answer = match self.call("validate", &payload) {
@@ -77,6 +84,7 @@ impl Policy {
                 return Ok(Evaluation {
                     request,
                     outcome: Outcome::Rejected { message, code: Some(500), warnings: vec![] },
+                    audit_annotations: BTreeMap::new(),
                 });
             }
         };
@@ -87,7 +95,7 @@ impl Policy {
             true => Outcome::Accepted { patch: patch(&request, response.mutated_object.as_ref()), warnings },
             false => Outcome::Rejected { message: response.message.unwrap_or_default(), code: response.code, warnings },
         };
-        Ok(Evaluation { request, outcome })
+        Ok(Evaluation { request, outcome, audit_annotations: response.audit_annotations.unwrap_or_default() })
     }
 }
 
@@ -133,8 +141,17 @@ impl Evaluation {
         Ok(object)
     }
 
-    /// The AdmissionResponse `kwctl run` prints.
+    /// The AdmissionResponse `kwctl run` prints (policy-evaluator copies the
+    /// audit annotations into it as they are).
     pub fn admission_response(&self) -> Value {
+        let mut response = self.admission_response_without_annotations();
+        if !self.audit_annotations.is_empty() {
+            response["auditAnnotations"] = json!(self.audit_annotations);
+        }
+        response
+    }
+
+    fn admission_response_without_annotations(&self) -> Value {
         let uid = self.request.get("uid").cloned().unwrap_or(Value::Null);
         match &self.outcome {
             Outcome::InvalidSettings(message) => json!({ "uid": uid, "allowed": false,

@@ -277,6 +277,35 @@ fn mirror_checks_go_through_the_oci_host_call() {
 }
 
 #[test]
+fn the_admission_response_carries_one_audit_annotation_per_kind_of_decision() {
+    const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let nginx = "harbor.edge.local/dockerhub/library/nginx:1.27";
+    let policy =
+        Policy::load(&policy_wasm()).unwrap().with_registry(Arc::new(Digests(HashMap::from([(nginx, DIGEST)]))));
+    // docker.io is checked and pinned; envoyproxy's images move by tag.
+    let checked = json!({"annotateOriginals": false, "mappings": [
+        {"source": "docker.io", "target": "harbor.edge.local/dockerhub", "verify": true, "pinDigest": true},
+        {"source": "docker.io/envoyproxy", "target": "harbor.edge.local/envoy"}]});
+    let mut pod = request("pod-docker-hub");
+    pod["request"]["object"]["spec"]["initContainers"][0]["imagePullPolicy"] = json!("Never");
+    let response = policy.evaluate(&checked, &pod).unwrap().admission_response();
+    assert_eq!(
+        response["auditAnnotations"],
+        json!({
+            "fell-back": "metrics: prom/statsd-exporter:v0.26.0 -> harbor.edge.local/dockerhub/prom/statsd-exporter:v0.26.0: not at the mirror",
+            "kept-never-pull": "migrate: busybox:1.36",
+            "pinned": format!("web: nginx:1.27 -> {nginx}@{DIGEST}"),
+            "redirected": "proxy: envoyproxy/envoy:v1.31.2 -> harbor.edge.local/envoy/envoy:v1.31.2",
+        })
+    );
+    assert_eq!(response["allowed"], true);
+
+    // Nothing decided (the namespace is excluded): no annotations at all.
+    let response = policy.evaluate(&settings("mapping"), &request("pod-kube-system")).unwrap().admission_response();
+    assert_eq!(response.get("auditAnnotations"), None, "{response}");
+}
+
+#[test]
 fn every_example_manifest_carries_settings_the_policy_accepts() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let mut checked = 0;

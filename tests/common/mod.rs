@@ -3,6 +3,8 @@
 
 pub mod typed;
 
+use std::collections::BTreeMap;
+
 use image_redirect_policy::mirror::{Mirror, NoMirror};
 use image_redirect_policy::rules::{Decision, Keep};
 use image_redirect_policy::settings::Settings;
@@ -41,6 +43,8 @@ pub fn check_table(settings: &Settings, rows: &[(&str, &str, &str)]) {
 /// Patch policy-server would derive from it.
 pub struct Review {
     pub accepted: bool,
+    /// `audit_annotations`, `None` when the response has none.
+    pub audit: Option<BTreeMap<String, String>>,
     pub message: Option<String>,
     pub mutated: Option<Value>,
     pub patch: Value,
@@ -68,6 +72,7 @@ pub fn review_with(payload: &[u8], object: Option<&Value>, mirror: &dyn Mirror) 
     };
     Review {
         accepted: response["accepted"].as_bool().unwrap(),
+        audit: response.get("audit_annotations").map(|a| serde_json::from_value(a.clone()).expect("a map of strings")),
         message: response.get("message").and_then(Value::as_str).map(str::to_owned),
         mutated,
         patch,
@@ -76,6 +81,18 @@ pub fn review_with(payload: &[u8], object: Option<&Value>, mirror: &dyn Mirror) 
             .and_then(Value::as_array)
             .map(|w| w.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
             .unwrap_or_default(),
+    }
+}
+
+/// A registry that serves exactly `images`, each with the digest [`SHA256`].
+pub struct Serves(pub &'static [&'static str]);
+
+impl Mirror for Serves {
+    fn manifest_digest(&self, image: &str) -> Result<String, String> {
+        match self.0.contains(&image) {
+            true => Ok(SHA256.to_owned()),
+            false => Err("manifest unknown".to_owned()),
+        }
     }
 }
 

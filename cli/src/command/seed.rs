@@ -61,7 +61,7 @@ mod registry {
     use image_redirect_cli::seed::client::{Options, Registries};
     use image_redirect_cli::seed::layout::Layout;
     use image_redirect_cli::seed::lock::{self, Lock};
-    use image_redirect_cli::seed::progress::Lines;
+    use image_redirect_cli::seed::progress::{Bars, Lines, Report};
     use image_redirect_cli::seed::{self, Copy, Outcome, Run};
 
     use super::NOT_READY;
@@ -78,19 +78,26 @@ mod registry {
             })
             .collect();
         let registries = registries(args)?;
-        let (lines, runtime) = (Arc::new(Lines::default()), runtime()?);
+        // indicatif draws nothing where stderr is not a terminal: plain lines there.
+        let report: Arc<dyn Report> = match std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            true => Arc::new(Bars::new(copies.len())),
+            false => Arc::new(Lines::default()),
+        };
+        let runtime = runtime()?;
         let platforms = args.platform.iter().map(|platform| platform.parse()).collect::<Result<_, String>>();
         let platforms = platforms.map_err(|e| anyhow::anyhow!("--platform {e}"))?;
-        let (report, run) = (lines.clone(), Run { jobs: args.jobs.into(), platforms });
+        let run = Run { jobs: args.jobs.into(), platforms };
         let outcomes = match (&args.to, &args.from) {
             (Some(dir), _) => {
                 let layout = Layout::create(dir).with_context(|| format!("--to {}", dir.display()))?;
-                runtime.block_on(seed::bundle(&registries, &layout, &copies, &run, report))
+                runtime.block_on(seed::bundle(&registries, &layout, &copies, &run, report.clone()))
             }
-            (None, Some(dir)) => runtime.block_on(seed::unbundle(&open(dir)?, &registries, &copies, &run, report)),
-            (None, None) => runtime.block_on(seed::seed(&registries, &copies, &run, report)),
+            (None, Some(dir)) => {
+                runtime.block_on(seed::unbundle(&open(dir)?, &registries, &copies, &run, report.clone()))
+            }
+            (None, None) => runtime.block_on(seed::seed(&registries, &copies, &run, report.clone())),
         };
-        eprintln!("{}", lines.summary());
+        eprintln!("{}", report.summary());
         if let Some(path) = &args.lock {
             write_file(path, &Lock::of(&copies, &outcomes).to_json(), false)?;
         }

@@ -1,8 +1,13 @@
-//! What a run reports as it goes: events from the copier, laid out as plain
-//! lines (one per image, then a summary) and counted for that summary.
+//! What a run reports as it goes: events from the copier, drawn as bars on a
+//! terminal or laid out as plain lines (one per image) elsewhere, and counted
+//! for the summary both end with.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{Copy, Outcome};
 
@@ -47,6 +52,8 @@ pub enum Event {
 /// Whatever listens to a run; the copier calls it from each image's task.
 pub trait Report: Send + Sync {
     fn report(&self, event: Event);
+    /// The run's last line, once it is over.
+    fn summary(&self) -> String;
 }
 
 /// What a run did, for the summary line.
@@ -97,26 +104,34 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// Plain lines on stderr, one per finished image, and the counts.
-pub struct Lines {
+/// The counts of a run and when it started, for its summary.
+struct Tally {
     counts: Mutex<Counts>,
     started: Instant,
 }
 
-impl Default for Lines {
+impl Default for Tally {
     fn default() -> Self {
         Self { counts: Mutex::default(), started: Instant::now() }
     }
 }
 
-impl Lines {
-    pub fn summary(&self) -> String {
-        self.counts().summary(self.started.elapsed().as_secs_f64())
+impl Tally {
+    fn count(&self, event: &Event) {
+        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).count(event);
     }
 
-    pub fn counts(&self) -> Counts {
-        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    fn summary(&self) -> String {
+        let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        counts.summary(self.started.elapsed().as_secs_f64())
     }
+}
+
+/// Plain lines on stderr, one per finished image, and the counts: for logs
+/// and pipes, where bars would be noise.
+#[derive(Default)]
+pub struct Lines {
+    tally: Tally,
 }
 
 impl Report for Lines {
@@ -124,7 +139,72 @@ impl Report for Lines {
         if let Event::Finished { copy, outcome } = &event {
             eprintln!("{}", line(copy, outcome));
         }
-        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).count(&event);
+        self.tally.count(&event);
+    }
+
+    fn summary(&self) -> String {
+        self.tally.summary()
+    }
+}
+
+/// Bars on a terminal: one per image on its way, with its bytes and rate,
+/// and one for the run; each finished image's line is printed above them.
+pub struct Bars {
+    tally: Tally,
+    bars: MultiProgress,
+    total: ProgressBar,
+    images: Mutex<HashMap<String, ProgressBar>>,
+    finished: AtomicUsize,
+    count: usize,
+}
+
+impl Bars {
+    /// Bars for a run of `count` images, drawn on stderr.
+    pub fn new(count: usize) -> Self {
+        let bars = MultiProgress::new();
+        let style = ProgressStyle::with_template("{spinner} {bytes} sent at {binary_bytes_per_sec}, {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let total = bars.add(ProgressBar::no_length().with_style(style).with_message(format!("0 of {count} images")));
+        total.enable_steady_tick(std::time::Duration::from_millis(120));
+        Self { tally: Tally::default(), bars, total, images: Mutex::default(), finished: AtomicUsize::new(0), count }
+    }
+
+    fn images(&self) -> std::sync::MutexGuard<'_, HashMap<String, ProgressBar>> {
+        self.images.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Report for Bars {
+    fn report(&self, event: Event) {
+        match &event {
+            Event::Started { copy } => {
+                let style = ProgressStyle::with_template("  {spinner} {msg} {bytes} at {binary_bytes_per_sec}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                let bar = ProgressBar::no_length().with_style(style).with_message(copy.destination.clone());
+                self.images().insert(copy.destination.clone(), self.bars.insert_before(&self.total, bar));
+            }
+            Event::Bytes { copy, bytes } => {
+                if let Some(bar) = self.images().get(&copy.destination) {
+                    bar.inc(*bytes as u64);
+                }
+                self.total.inc(*bytes as u64);
+            }
+            Event::Finished { copy, outcome } => {
+                if let Some(bar) = self.images().remove(&copy.destination) {
+                    bar.finish_and_clear();
+                }
+                let _ = self.bars.println(line(copy, outcome));
+                let finished = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
+                self.total.set_message(format!("{finished} of {} images", self.count));
+            }
+            Event::Blob { .. } | Event::Manifest { .. } => {}
+        }
+        self.tally.count(&event);
+    }
+
+    fn summary(&self) -> String {
+        self.total.finish_and_clear();
+        self.tally.summary()
     }
 }
 

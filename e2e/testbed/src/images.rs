@@ -46,6 +46,34 @@ impl TestRegistry {
         self.manifest_digest(&format!("{repository}:{tag}"))
     }
 
+    /// Pushes a linux/amd64 image with `layers` (their bytes, uncompressed
+    /// tar as far as a registry cares) to `repository:tag`, as an image with
+    /// real weight: shared base layers, and the size a copy takes time over;
+    /// returns its manifest digest as the registry serves it.
+    pub fn push_layers(&self, repository: &str, tag: &str, layers: &[&[u8]]) -> String {
+        let scratch = Scratch::new(&format!("layers-{}-{}", self.port(), repository.replace('/', "_")));
+        let layout = scratch.path();
+        let layers: Vec<(String, usize)> = layers.iter().map(|bytes| blob(layout, bytes)).collect();
+        let diff_ids: Vec<&str> = layers.iter().map(|(digest, _)| digest.as_str()).collect();
+        let config = json!({"architecture": "amd64", "os": "linux", "config": {"Labels": {"repository": repository}},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids}});
+        let (config, config_size) = blob(layout, config.to_string().as_bytes());
+        let descriptors: Vec<Value> = layers
+            .iter()
+            .map(|(digest, size)| json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size}))
+            .collect();
+        let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
+            "layers": descriptors});
+        let (digest, size) = blob(layout, manifest.to_string().as_bytes());
+        let top = json!({"schemaVersion": 2, "manifests": [{"mediaType": MANIFEST, "digest": digest, "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": tag}}]});
+        std::fs::write(layout.join("index.json"), top.to_string()).unwrap();
+        std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        skopeo_copy(&[], &format!("oci:{}:{tag}", layout.display()), &format!("{}/{repository}:{tag}", self.host));
+        self.manifest_digest(&format!("{repository}:{tag}"))
+    }
+
     /// Copies `source` (`host/repository:tag` on any test registry) to
     /// `repository:tag` here; returns the digest the copy has here.
     pub fn copy_image(&self, source: &str, repository: &str, tag: &str, copied: Copied) -> String {

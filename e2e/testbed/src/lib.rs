@@ -46,7 +46,7 @@ pub fn installed(tool: &str) -> bool {
 }
 
 /// Polls `ready` until it holds or `seconds` pass; whether it held.
-fn wait_until(seconds: u64, mut ready: impl FnMut() -> bool) -> bool {
+pub fn wait_until(seconds: u64, mut ready: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while !ready() {
         if started.elapsed() > Duration::from_secs(seconds) {

@@ -49,21 +49,26 @@ impl TestRegistry {
             config.push_str(&format!("auth:\n  htpasswd:\n    realm: test\n    path: {}\n", logins.display()));
         }
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let process = Command::new("docker-registry")
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry starts");
+        let process = serve(dir.path());
         let registry = Self { process, dir, host };
-        assert!(
-            wait_until(15, || TcpStream::connect(&registry.host).is_ok()),
-            "the registry did not listen on {}",
-            registry.host
-        );
+        registry.wait_listening();
         registry
+    }
+
+    /// Starts the registry again, on its address and store, after [`Self::stop`]
+    /// (its log goes on).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.process = serve(self.dir.path());
+        self.wait_listening();
+    }
+
+    fn wait_listening(&self) {
+        assert!(
+            wait_until(15, || TcpStream::connect(&self.host).is_ok()),
+            "the registry did not listen on {}",
+            self.host
+        );
     }
 
     /// Copies a minimal image (one empty layer) to `repository:tag` with
@@ -132,6 +137,18 @@ impl TestRegistry {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+/// docker-registry serving the config of `dir`, its log appended to `dir`'s.
+fn serve(dir: &std::path::Path) -> Child {
+    let log = std::fs::File::options().create(true).append(true).open(dir.join("registry.log")).unwrap();
+    Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry starts")
 }
 
 /// Writes `user`'s bcrypt hash (the only kind docker-registry takes) to `path`.
