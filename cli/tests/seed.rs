@@ -500,17 +500,12 @@ fn a_terminal_gets_progress_bars_and_a_pipe_plain_lines() {
     assert!(lines.starts_with("already there ") && lines.contains("seed: 0 copied, 3 already there"), "{lines}");
 }
 
-/// `size` bytes that no other call with another `seed` repeats.
-fn weight(seed: u8, size: usize) -> Vec<u8> {
-    (0..size).map(|i| (i as u64).wrapping_mul(2654435761).wrapping_add(u64::from(seed)).to_le_bytes()[3]).collect()
-}
-
 #[test]
 fn a_mirror_killed_mid_run_holds_no_tag_on_an_incomplete_image_and_a_rerun_finishes() {
     let mut setup = Setup::new("killed");
     let mut images = Vec::new();
     for n in 1..=2u8 {
-        let layer = weight(n, 48 << 20);
+        let layer = image_redirect_testbed::noise(n.into(), 48 << 20);
         let digest = setup.upstream.push_layers(&format!("apps/heavy{n}"), "1", &[&layer]);
         images.push((format!("{}/apps/heavy{n}:1", setup.upstream.host), digest));
     }
