@@ -103,9 +103,11 @@ $(FLOORS) &: e2e/floor/src/lib.rs e2e/floor/Cargo.toml | wasm-target
 	$(FLOOR_BUILD) --features accept-only
 	cp target/floor/$(WASM_TARGET)/release/floor.wasm target/floor/accept.wasm
 
-bench: policy.wasm $(FLOORS)
+bench: policy.wasm $(FLOORS) registry-tools
 	@echo "==> benchmarks on an optimised host (the bench profile; about 9 minutes to build the first time)"
 	cargo bench -p image-redirect-e2e --bench admission -- $(BENCH)
+	@echo "==> seed against skopeo: 24 images between loopback registries (cli/benches/seed.rs)"
+	cargo bench -p image-redirect-cli --bench seed
 
 # Each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz; not part of `make test`).
 FUZZ_SECONDS ?= 30

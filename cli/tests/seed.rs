@@ -500,17 +500,12 @@ fn a_terminal_gets_progress_bars_and_a_pipe_plain_lines() {
     assert!(lines.starts_with("already there ") && lines.contains("seed: 0 copied, 3 already there"), "{lines}");
 }
 
-/// `size` bytes that no other call with another `seed` repeats.
-fn weight(seed: u8, size: usize) -> Vec<u8> {
-    (0..size).map(|i| (i as u64).wrapping_mul(2654435761).wrapping_add(u64::from(seed)).to_le_bytes()[3]).collect()
-}
-
 #[test]
 fn a_mirror_killed_mid_run_holds_no_tag_on_an_incomplete_image_and_a_rerun_finishes() {
     let mut setup = Setup::new("killed");
     let mut images = Vec::new();
     for n in 1..=2u8 {
-        let layer = weight(n, 48 << 20);
+        let layer = image_redirect_testbed::noise(n.into(), 48 << 20);
         let digest = setup.upstream.push_layers(&format!("apps/heavy{n}"), "1", &[&layer]);
         images.push((format!("{}/apps/heavy{n}:1", setup.upstream.host), digest));
     }
@@ -557,5 +552,111 @@ fn a_mirror_killed_mid_run_holds_no_tag_on_an_incomplete_image_and_a_rerun_finis
     assert!(out.status.success(), "{}", text(&out.stderr));
     for (image, digest) in &images {
         assert_eq!(&setup.mirror.manifest_digest(&setup.at_mirror(image)), digest, "{image}");
+    }
+}
+
+/// A registry that answers as Harbor does where a copy cannot land: `GET /v2/`
+/// open, `HEAD`s from `heads`, and every write refused with `status` and the
+/// error envelope `code`/`message`. Serves until the test ends.
+fn harbor(heads: fn(&str) -> (u16, &'static str), status: u16, code: &str, message: &str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let refusal = serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let _ = reader.by_ref().take(length).read_to_end(&mut Vec::new());
+            let request = head.lines().next().unwrap_or_default().to_owned();
+            let (status, headers, body) = match request.split(' ').collect::<Vec<_>>()[..] {
+                ["GET", "/v2/", ..] => (200, String::new(), "{}".to_owned()),
+                ["GET", ..] => (
+                    404,
+                    String::new(),
+                    r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#.into(),
+                ),
+                ["HEAD", path, ..] => {
+                    let (status, digest) = heads(path);
+                    (status, format!("Docker-Content-Digest: {digest}\r\n"), String::new())
+                }
+                _ => (status, "Content-Type: application/json\r\n".into(), refusal.clone()),
+            };
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.into_inner().write_all(answer.as_bytes());
+        }
+    });
+    host
+}
+
+#[test]
+fn harbors_refusals_are_named_with_what_to_do() {
+    let upstream = TestRegistry::start("harbor-upstream");
+    upstream.push_image("apps/single", "1");
+    let dir = Scratch::new("seed-harbor");
+    let image = format!("{}/apps/single:1", upstream.host);
+    std::fs::write(dir.path().join("images.txt"), format!("{image}\n")).unwrap();
+    let absent: fn(&str) -> (u16, &'static str) = |_| (404, "");
+    // An immutable tag at other content: blobs present, the tag elsewhere, the manifest refused.
+    let immutable: fn(&str) -> (u16, &'static str) = |path| match path.contains("/manifests/") {
+        true => (200, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        false => (200, ""),
+    };
+    let cases = [
+        (
+            "a project that does not exist",
+            harbor(absent, 404, "NOT_FOUND", "project edge not found"),
+            "copying blob",
+            "project edge not found: create the project at the mirror first (Harbor does not create projects on push)",
+        ),
+        (
+            "a proxy-cache project",
+            harbor(absent, 403, "DENIED", "can not push artifact to a proxy project: edge"),
+            "copying blob",
+            "can not push artifact to a proxy project: edge: a proxy-cache project fills itself from its upstream and refuses pushes: seed into a regular project, and point the mapping's target at it",
+        ),
+        (
+            "an immutable tag",
+            harbor(
+                immutable,
+                412,
+                "PRECONDITION",
+                "Failed to process request due to 'edge/apps/single:1' configured as immutable.",
+            ),
+            "pushing its manifest",
+            "failed to process request due to 'edge/apps/single:1' configured as immutable: the mirror's tag is immutable and holds other content: remove the tag or its immutability rule, or seed into another project",
+        ),
+    ];
+    for (case, mirror, doing, words) in cases {
+        let settings = dir.path().join("settings.yaml");
+        std::fs::write(
+            &settings,
+            format!("mappings: [{{source: \"{}\", target: \"{mirror}/edge\"}}]\n", upstream.host),
+        )
+        .unwrap();
+        let (settings, images) = (settings.display().to_string(), dir.path().join("images.txt").display().to_string());
+        let out = seed(
+            &["--settings", &settings, "--images", &images, "--plain-http", &upstream.host, "--plain-http", &mirror],
+            "",
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+        let line = stderr.lines().next().unwrap_or_default();
+        let expected = format!("failed {image} -> {mirror}/edge/apps/single:1: {doing}");
+        assert!(line.starts_with(&expected) && line.ends_with(&format!(": {words}")), "{case}: {line}");
     }
 }

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod client;
 mod ends;
+mod harbor;
 pub mod layout;
 pub mod lock;
 pub mod platform;
@@ -182,7 +183,7 @@ impl<S: Source, D: Destination> Copier<'_, S, D> {
         self.report.report(Event::Started { copy: copy.clone() });
         let outcome = match self.try_image(copy).await {
             Ok(outcome) => outcome,
-            Err(Failure(doing, error)) if client::refused(&error) => {
+            Err(Failure(doing, error)) if client::refused(&error) && harbor::advice(&cause(&error)).is_none() => {
                 Outcome::Failed(format!("{} ({})", message(&doing, &error), self.logins(copy)))
             }
             Err(Failure(doing, error)) => Outcome::Failed(message(&doing, &error)),
@@ -330,19 +331,28 @@ fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
-/// `doing: cause`, the cause in the registry's own words (as the policy's warnings give them).
+/// `doing: cause`, the cause in the registry's own words (as the policy's
+/// warnings give them), and what to do where Harbor's words call for it.
 fn message(doing: &str, error: &OciDistributionError) -> String {
     // Our own words (a credential, a platform, a bundle's blob), already one line.
     if let OciDistributionError::GenericError(Some(why)) = error {
         return format!("{doing}: {why}");
     }
+    let cause = cause(error);
+    match harbor::advice(&cause) {
+        Some(advice) => format!("{doing}: {}: {advice}", cause.trim_end_matches('.')),
+        None => format!("{doing}: {cause}"),
+    }
+}
+
+fn cause(error: &OciDistributionError) -> String {
     // oci-client leaves the error envelope of some answers (a refused upload) as text.
     if let OciDistributionError::ServerError { message, .. } = error
         && let Ok(envelope) = serde_json::from_str::<oci_client::errors::OciEnvelope>(message)
         && !envelope.errors.is_empty()
     {
         let words: Vec<&str> = envelope.errors.iter().map(|e| e.message.as_str()).collect();
-        return format!("{doing}: {}", image_redirect_policy::mirror::cause(&words.join("; ")));
+        return image_redirect_policy::mirror::cause(&words.join("; "));
     }
     let mut chain = error.to_string();
     let mut source = std::error::Error::source(error);
@@ -350,7 +360,7 @@ fn message(doing: &str, error: &OciDistributionError) -> String {
         chain.push_str(&format!("\nCaused by:\n    {cause}"));
         source = cause.source();
     }
-    format!("{doing}: {}", image_redirect_policy::mirror::cause(&shortened(&chain)))
+    image_redirect_policy::mirror::cause(&shortened(&chain))
 }
 
 /// `text` with each sha256 digest cut as [`short`] cuts one, so that a cause

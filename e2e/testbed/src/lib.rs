@@ -56,3 +56,18 @@ pub fn wait_until(seconds: u64, mut ready: impl FnMut() -> bool) -> bool {
     }
     true
 }
+
+/// `size` bytes of their own for each `seed`, which compress as little as a
+/// real layer does: weight for copies to take time over.
+pub fn noise(seed: u64, size: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..size)
+        .map(|_| {
+            // xorshift64: cheap, and no pattern a registry or a disk would notice.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}

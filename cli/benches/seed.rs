@@ -1,0 +1,122 @@
+//! `make bench`: filling a mirror with `image-redirect seed` against skopeo,
+//! between loopback docker-registry processes, on a set of images shaped as
+//! charts' images are (a few base layers shared by many images, a few layers
+//! of each image's own). A first copy, then the same plan again; skopeo copies
+//! image by image (`copy --all`) and, where it applies, a repository at a time
+//! (`sync`), each into an empty registry of its own.
+//!
+//! Not a test: it prints figures, and says whether the goals held (a first
+//! copy in at most half of skopeo's time, a repeated seed under a second).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use image_redirect_testbed::{Scratch, TestRegistry, noise};
+
+/// 24 images over 3 shared base layers of 24 MiB, each with 2 layers of 3 MiB of its own.
+const IMAGES: usize = 24;
+const BASES: usize = 3;
+const BASE_SIZE: usize = 24 << 20;
+const OWN_SIZE: usize = 3 << 20;
+
+fn main() {
+    let upstream = TestRegistry::start("bench-upstream");
+    let bases: Vec<Vec<u8>> = (0..BASES).map(|n| noise(n as u64, BASE_SIZE)).collect();
+    let mut images = Vec::new();
+    for n in 0..IMAGES {
+        let (own1, own2) = (noise(1000 + 2 * n as u64, OWN_SIZE), noise(1001 + 2 * n as u64, OWN_SIZE));
+        let layers: [&[u8]; 3] = [&bases[n % BASES], &own1, &own2];
+        upstream.push_layers(&format!("apps/app{n}"), "1", &layers);
+        images.push(format!("{}/apps/app{n}:1", upstream.host));
+    }
+    let total = BASES * BASE_SIZE + IMAGES * 2 * OWN_SIZE;
+    println!("{IMAGES} images, {} MiB in {} distinct blobs", total >> 20, BASES + 2 * IMAGES + IMAGES);
+
+    let (skopeo, synced) = (TestRegistry::start("bench-skopeo"), TestRegistry::start("bench-sync"));
+    let dir = Scratch::new("bench-seed");
+    let list = dir.path().join("images.txt");
+    std::fs::write(&list, images.iter().map(|image| format!("{image}\n")).collect::<String>()).unwrap();
+    // Into an empty registry of its own, `jobs` images at a time.
+    let seed = |mirror: &TestRegistry, jobs: &str| {
+        let settings = dir.path().join(format!("settings-{jobs}.yaml"));
+        let mapping = format!("mappings: [{{source: \"{}\", target: \"{}/mirror\"}}]\n", upstream.host, mirror.host);
+        std::fs::write(&settings, mapping).unwrap();
+        run(Command::new(env!("CARGO_BIN_EXE_image-redirect"))
+            .args([
+                "seed",
+                "--settings",
+                settings.to_str().unwrap(),
+                "--images",
+                list.to_str().unwrap(),
+                "--jobs",
+                jobs,
+            ])
+            .args(["--plain-http", &upstream.host, "--plain-http", &mirror.host]))
+    };
+    let seeded = TestRegistry::start("bench-seed");
+    let first = seed(&seeded, "4");
+    let again = seed(&seeded, "4");
+    let serial = seed(&TestRegistry::start("bench-seed-1"), "1");
+    let wide = seed(&TestRegistry::start("bench-seed-8"), "8");
+    let copy = time(|| {
+        for image in &images {
+            let path = image.split_once('/').unwrap().1;
+            run(skopeo_command("copy").args([
+                "--all",
+                &format!("docker://{image}"),
+                &format!("docker://{}/{path}", skopeo.host),
+            ]));
+        }
+    });
+    // skopeo sync reads the whole set from one YAML file, registry by registry.
+    let repositories: String = images
+        .iter()
+        .map(|image| format!("    {}: [\"1\"]\n", image.split_once('/').unwrap().1.trim_end_matches(":1")))
+        .collect();
+    let yaml = dir.path().join("sync.yaml");
+    std::fs::write(&yaml, format!("{}:\n  tls-verify: false\n  images:\n{repositories}", upstream.host)).unwrap();
+    let sync =
+        run(skopeo_command("sync").args(["--all", "--src", "yaml", "--dest", "docker"]).arg(&yaml).arg(&synced.host));
+    println!("seed, first copy        {:>8.2} s", secs(first));
+    println!("seed, the same plan     {:>8.2} s", secs(again));
+    println!("seed --jobs 1           {:>8.2} s", secs(serial));
+    println!("seed --jobs 8           {:>8.2} s", secs(wide));
+    println!("skopeo copy --all, each {:>8.2} s", secs(copy));
+    println!("skopeo sync (yaml)      {:>8.2} s", secs(sync));
+    println!(
+        "goals: first copy at most half of skopeo's: {}; repeated seed under a second: {}",
+        verdict(first * 2 <= copy),
+        verdict(again < Duration::from_secs(1))
+    );
+}
+
+fn skopeo_command(verb: &str) -> Command {
+    let mut command = Command::new("skopeo");
+    command.args(["--insecure-policy", verb, "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    if verb == "copy" {
+        command.arg("--quiet");
+    }
+    command
+}
+
+/// Runs `command` to success; how long it took.
+fn run(command: &mut Command) -> Duration {
+    time(|| {
+        let out = command.stdout(Stdio::null()).stderr(Stdio::piped()).output().unwrap();
+        assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+    })
+}
+
+fn time(work: impl FnOnce()) -> Duration {
+    let started = Instant::now();
+    work();
+    started.elapsed()
+}
+
+fn secs(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+fn verdict(held: bool) -> &'static str {
+    if held { "held" } else { "missed" }
+}
