@@ -47,7 +47,8 @@ test: unit-tests cli-tests e2e-host-tests e2e-suite-tests e2e-tests playground-t
 unit-tests:
 	cargo test -p image-redirect-policy
 
-# The native command (export, preview): golden files, the K3s agreement test, and real pulls
+# The native command (export, preview): golden files, the node agreement tests (K3s, Talos,
+# OpenShift), the OpenShift objects against their CRDs, and real pulls
 # through the exported files (skopeo with registries.conf, containerd with hosts.toml).
 cli-tests: registry-tools runtime-tools
 	cargo test --profile e2e -p image-redirect-cli

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use image_redirect_cli::export::{Format, Kairos};
+use image_redirect_cli::export::{self, Format, Kairos};
 
 #[derive(Parser)]
 #[command(name = "image-redirect", version, about, long_about = None, max_term_width = 100)]
@@ -28,8 +28,8 @@ pub enum Command {
 
 /// Write the settings as a container runtime's registry configuration.
 ///
-/// Each mapping becomes a mirror (for K3s, RKE2 and containerd only mappings of
-/// whole registries; registries-conf, for CRI-O and Podman, matches paths too);
+/// Each mapping becomes a mirror (for K3s, RKE2, containerd and Talos only mappings of
+/// whole registries; registries-conf, for CRI-O and Podman, and openshift match paths too);
 /// what a runtime cannot do as the policy does (exclusions, pull secrets,
 /// registry checks...) is a `warning:` line on stderr and a comment in every file.
 #[derive(Args)]
@@ -38,7 +38,9 @@ pub enum Command {
   image-redirect export --format containerd --settings settings.yaml --registry docker.io --scheme http
   image-redirect export --format registries-conf --settings settings.yaml --out /tmp/node
   image-redirect export --format containerd --settings settings.yaml --digest-only --out /tmp/node
-  image-redirect export --format kairos --runtime rke2 --settings settings.yaml --out /tmp/oem")]
+  image-redirect export --format kairos --runtime rke2 --settings settings.yaml --out /tmp/oem
+  image-redirect export --format talos --talos-version 1.12 --settings settings.yaml
+  image-redirect export --format openshift --settings settings.yaml --no-fallback")]
 pub struct ExportArgs {
     /// The runtime's file format.
     #[arg(long, value_parser = format_parser())]
@@ -58,12 +60,14 @@ pub struct ExportArgs {
     #[arg(long)]
     pub strict: bool,
     /// Never pull from the original registry when a mirror fails (registries-conf: `blocked` on the
-    /// source); a loss where the format cannot say it.
+    /// source; talos: `skipFallback`; openshift: `NeverContactSource`); a loss where the format cannot
+    /// say it.
     #[arg(long)]
     pub no_fallback: bool,
     /// Never let a mirror resolve a tag: mirrors serve content by digest, tags go to the original
     /// registry (containerd: `capabilities = ["pull"]`; registries-conf: `pull-from-mirror =
-    /// "digest-only"`); a loss for K3s/RKE2. Refused with `--no-fallback`.
+    /// "digest-only"`; openshift: the ImageDigestMirrorSet only); a loss for K3s/RKE2 and Talos.
+    /// Refused with `--no-fallback`.
     #[arg(long)]
     pub digest_only: bool,
     /// containerd: also write the config.toml snippet of this major version (1: `version = 2`,
@@ -74,6 +78,10 @@ pub struct ExportArgs {
     /// `--embedded-registry` flag, which is yours to set).
     #[arg(long)]
     pub embedded_registry: bool,
+    /// Talos: the release the nodes run, MAJOR.MINOR; from 1.12 `RegistryMirrorConfig` documents,
+    /// before (or without this) a `machine.registries` patch.
+    #[arg(long, value_name = "VERSION", value_parser = export::parse_talos_version)]
+    pub talos_version: Option<(u16, u16)>,
     #[command(flatten)]
     pub kairos: KairosArgs,
 }

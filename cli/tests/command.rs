@@ -186,13 +186,14 @@ fn version_names_the_crate_version() {
 #[test]
 fn command_line_mistakes_name_the_flag_and_fail_with_status_1() {
     #[rustfmt::skip]
-    let cases: [(&[&str], &[&str]); 6] = [
+    let cases: [(&[&str], &[&str]); 7] = [
         (&["export", "--formt", "k3s"],                         &["unexpected argument '--formt'", "a similar argument exists: '--format'"]),
-        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf, kairos]"]),
+        (&["export", "--format", "cri", "--settings", "s.yaml"], &["invalid value 'cri' for '--format <FORMAT>'", "[possible values: k3s, rke2, containerd, registries-conf, kairos, talos, openshift]"]),
         (&["export", "--format", "kairos", "--runtime", "registries-conf", "--settings", "s.yaml"], &["invalid value 'registries-conf' for '--runtime <RUNTIME>'", "[possible values: k3s, rke2, containerd]"]),
         (&["export", "--format", "k3s", "--runtime", "rke2", "--settings", "e2e/fixtures/settings/mapping.json"], &["--runtime: only where a Kairos document is written (--format kairos, --node-config)"]),
         (&["preview", "--settings", "s.yaml"],                   &["the following required arguments were not provided", "<FILE>..."]),
         (&["previw"],                                            &["unrecognized subcommand 'previw'", "a similar subcommand exists: 'preview'"]),
+        (&["export", "--format", "talos", "--talos-version", "1.x"], &["invalid value '1.x' for '--talos-version <VERSION>'", "a Talos version as MAJOR.MINOR, such as 1.12"]),
     ];
     for (args, expected) in cases {
         let out = run(args, "");

@@ -1,14 +1,16 @@
-//! `image-redirect export`: golden files per settings mode and format, and
-//! agreement between the policy and K3s carrying out the exported rules.
+//! `image-redirect export`: golden files per settings mode and format, the
+//! OpenShift objects against their CRDs' schemas, and agreement between the
+//! policy and each node (K3s, Talos, OpenShift) carrying out the exported rules.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use image_redirect_cli::export::{self, Format, Loss};
 use image_redirect_cli::manifests;
-use image_redirect_policy::reference::Reference;
-use image_redirect_policy::rules::Decision;
+use image_redirect_policy::reference::{self, Reference};
+use image_redirect_policy::rules::{Decision, Keep};
 use image_redirect_policy::settings::Settings;
+use serde::Deserialize;
 use serde_json::Value;
 
 #[path = "common/golden.rs"]
@@ -17,6 +19,9 @@ use golden::Golden;
 
 /// Registries named for prefix modes: every registry the e2e fixtures pull from.
 const REGISTRIES: [&str; 6] = ["docker.io", "quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "us-docker.pkg.dev"];
+
+/// `--talos-version` as the request takes it.
+type TalosVersion = Option<(u16, u16)>;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -57,7 +62,7 @@ struct Variant {
 }
 
 #[rustfmt::skip]
-const VARIANTS: [Variant; 8] = [
+const VARIANTS: [Variant; 12] = [
     Variant { settings: "mirror-checks", name: "registries-conf-no-fallback", format: Format::RegistriesConf, set: |r| r.no_fallback = true },
     Variant { settings: "mapping", name: "containerd-1", format: Format::Containerd, set: |r| r.containerd_version = Some(1) },
     Variant { settings: "harbor-layout", name: "containerd-2", format: Format::Containerd, set: |r| r.containerd_version = Some(2) },
@@ -66,6 +71,10 @@ const VARIANTS: [Variant; 8] = [
     Variant { settings: "mapping", name: "kairos-containerd", format: Format::Kairos, set: |r| r.kairos.runtime = Format::Containerd },
     Variant { settings: "harbor-layout", name: "kairos-containerd-2", format: Format::Kairos, set: |r| { r.kairos.runtime = Format::Containerd; r.containerd_version = Some(2) } },
     Variant { settings: "registry-wide", name: "kairos-reconcile", format: Format::Kairos, set: |r| r.kairos.stage = "reconcile" },
+    Variant { settings: "registry-wide", name: "talos-no-fallback", format: Format::Talos, set: |r| r.no_fallback = true },
+    Variant { settings: "registry-wide", name: "talos-1.12-no-fallback", format: Format::Talos, set: |r| { r.talos_version = Some((1, 12)); r.no_fallback = true } },
+    Variant { settings: "mirror-checks", name: "openshift-no-fallback", format: Format::OpenShift, set: |r| r.no_fallback = true },
+    Variant { settings: "registry-wide", name: "openshift-http", format: Format::OpenShift, set: |r| r.scheme = "http" },
 ];
 
 #[test]
@@ -79,6 +88,14 @@ fn exports_match_their_golden_files() {
             let digest_only = export::Request { digest_only: true, ..request };
             cases.push((format!("{name}.{}-digest-only", format.name()), path.clone(), digest_only));
         }
+        // Talos 1.12's documents are a second layout of every mode.
+        let request = export::Request {
+            format: Format::Talos,
+            registries: &registries,
+            talos_version: Some((1, 12)),
+            ..Default::default()
+        };
+        cases.push((format!("{name}.talos-1.12"), path.clone(), request));
     }
     for variant in VARIANTS {
         let path = settings_files().into_iter().find(|(n, _)| n == variant.settings).unwrap().1;
@@ -102,11 +119,13 @@ fn an_option_is_a_loss_where_the_format_cannot_say_it() {
     let no_fallback: Set = |r| r.no_fallback = true;
     let digest_only: Set = |r| r.digest_only = true;
     #[rustfmt::skip]
-    let cases: [(&str, Set, Format, &[Loss]); 10] = [
+    let cases: [(&str, Set, Format, &[Loss]); 14] = [
         ("--no-fallback", no_fallback, Format::K3s, &[Loss::Fallback { format: "k3s" }]),
         ("--no-fallback", no_fallback, Format::Rke2, &[Loss::Fallback { format: "rke2" }]),
         ("--no-fallback", no_fallback, Format::Containerd, &[Loss::Fallback { format: "containerd" }]),
         ("--no-fallback", no_fallback, Format::RegistriesConf, &[]),
+        ("--no-fallback", no_fallback, Format::Talos, &[]),
+        ("--no-fallback", no_fallback, Format::OpenShift, &[]),
         ("--digest-only", digest_only, Format::K3s, &[Loss::DigestOnly { format: "k3s" }]),
         ("--digest-only", digest_only, Format::Rke2, &[Loss::DigestOnly { format: "rke2" }]),
         ("--digest-only", digest_only, Format::Containerd, &[]),
@@ -114,6 +133,10 @@ fn an_option_is_a_loss_where_the_format_cannot_say_it() {
         // Kairos writes K3s's files by default, and says what K3s cannot.
         ("--no-fallback", no_fallback, Format::Kairos, &[Loss::Fallback { format: "k3s" }]),
         ("--digest-only", digest_only, Format::Kairos, &[Loss::DigestOnly { format: "k3s" }]),
+        // Talos writes every mirror host with `capabilities = ["pull", "resolve"]`.
+        ("--digest-only", digest_only, Format::Talos, &[Loss::DigestOnly { format: "talos" }]),
+        // OpenShift: the digest mirror set only.
+        ("--digest-only", digest_only, Format::OpenShift, &[]),
     ];
     for (option, set, format, expected) in cases {
         let mut request = export::Request { format, ..Default::default() };
@@ -165,6 +188,75 @@ fn digest_only_with_no_fallback_is_refused_in_every_format() {
 }
 
 #[test]
+fn no_fallback_is_said_in_each_format_that_can_say_it() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    #[rustfmt::skip]
+    let cases: [(Format, TalosVersion, &str); 3] = [
+        (Format::Talos, None, "  skipFallback: true"),
+        (Format::Talos, Some((1, 12)), "skipFallback: true"),
+        (Format::OpenShift, None, "  mirrorSourcePolicy: NeverContactSource"),
+    ];
+    for (format, talos_version, line) in cases {
+        let text = |no_fallback| {
+            let request = export::Request { format, no_fallback, talos_version, ..Default::default() };
+            export::export(&settings, &request).unwrap().files[0].text.clone()
+        };
+        let said = |text: &str| text.lines().filter(|l| l.trim_start() == line.trim_start()).count();
+        // One per source (docker.io, quay.io, registry.k8s.io); OpenShift's twice, in both sets.
+        let expected = if format == Format::OpenShift { 6 } else { 3 };
+        assert_eq!((said(&text(false)), said(&text(true))), (0, expected), "{} {talos_version:?}", format.name());
+    }
+}
+
+#[test]
+fn the_talos_version_picks_the_layout() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    #[rustfmt::skip]
+    let cases: [(TalosVersion, &str); 5] = [
+        (None,          "machine:"),
+        (Some((1, 9)),  "machine:"),
+        (Some((1, 11)), "machine:"),
+        (Some((1, 12)), "apiVersion: v1alpha1"),
+        (Some((2, 0)),  "apiVersion: v1alpha1"),
+    ];
+    for (talos_version, first) in cases {
+        let request = export::Request { format: Format::Talos, talos_version, ..Default::default() };
+        let text = &export::export(&settings, &request).unwrap().files[0].text;
+        assert_eq!(text.lines().find(|line| !line.starts_with('#')), Some(first), "{talos_version:?}");
+    }
+}
+
+#[test]
+fn talos_versions_are_major_dot_minor() {
+    #[rustfmt::skip]
+    let cases: [(&str, Option<(u16, u16)>); 6] = [
+        ("1.12",   Some((1, 12))),
+        ("1.12.3", Some((1, 12))),
+        ("1.9",    Some((1, 9))),
+        ("v1.12",  None),
+        ("1",      None),
+        ("",       None),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(export::parse_talos_version(text).ok(), expected, "{text:?}");
+    }
+}
+
+#[test]
+fn plain_http_mirrors_are_a_loss_for_openshift_only() {
+    let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
+    let lost = |format| {
+        let request = export::Request { format, scheme: "http", ..Default::default() };
+        export::export(&settings, &request).unwrap().lost
+    };
+    let hosts = vec!["harbor.edge.local".to_owned(), "mirror.edge.local:5000".to_owned()];
+    assert_eq!(lost(Format::OpenShift), [Loss::PlainHttp { hosts }]);
+    for format in [Format::K3s, Format::Containerd, Format::RegistriesConf, Format::Talos] {
+        assert_eq!(lost(format), [], "{}", format.name());
+    }
+}
+
+#[test]
 fn the_embedded_registry_shares_every_registry_when_none_is_named() {
     let settings = load(&root().join("cli/tests/settings/registry-wide.yaml"));
     let request = export::Request { format: Format::K3s, embedded_registry: true, ..Default::default() };
@@ -191,7 +283,7 @@ fn what_a_runtime_cannot_do_is_reported_line_by_line() {
     let scope = Loss::PrefixScope { named: registries() }.to_string();
     let checks = ["docker.io", "ghcr.io", "quay.io"].map(|source| format!("mapping {source} {NOT_CHECKED}"));
     #[rustfmt::skip]
-    let cases: [(&str, Format, &[&str]); 10] = [
+    let cases: [(&str, Format, &[&str]); 16] = [
         ("registry-wide", Format::K3s, &[]),
         ("registry-wide", Format::RegistriesConf, &[]),
         ("prefix-all", Format::K3s, &[&scope]),
@@ -199,11 +291,23 @@ fn what_a_runtime_cannot_do_is_reported_line_by_line() {
         ("mapping", Format::K3s, &[SCOPED, SECRET, NAMESPACES]),
         // registries.conf matches paths: the scoped mapping carries over.
         ("mapping", Format::RegistriesConf, &[SECRET, NAMESPACES]),
+        // Talos scopes by registry; OpenShift mirror sets by path prefix.
+        ("mapping", Format::Talos, &[SCOPED, SECRET, NAMESPACES]),
+        ("mapping", Format::OpenShift, &[SECRET, NAMESPACES]),
+        ("prefix-all", Format::Talos, &[&scope]),
+        ("target-mirrored", Format::OpenShift, &[MIRRORED, EXCLUDED]),
+        // Talos runs containerd: it picks the mirror unchecked.
+        ("mirror-checks", Format::Talos, &[&checks[0], &checks[1], &checks[2]]),
         ("target-mirrored", Format::Containerd, &[MIRRORED, EXCLUDED]),
         ("target-mirrored", Format::RegistriesConf, &[MIRRORED, EXCLUDED]),
         ("mirror-checks", Format::Containerd, &[&checks[0], &checks[1], &checks[2]]),
         // verify + onMissing: keep becomes a registries.conf mirror, tried before the original.
         ("mirror-checks", Format::RegistriesConf, &[
+            "mapping ghcr.io pinDigest: a runtime pulls the tag it is given; at the node the digest is not pinned",
+            "mapping quay.io onMissing: reject: a runtime does not refuse the pod; at the node a pull the mirror cannot serve fails",
+        ]),
+        // An OpenShift mirror is tried before the source, as a registries.conf mirror is.
+        ("mirror-checks", Format::OpenShift, &[
             "mapping ghcr.io pinDigest: a runtime pulls the tag it is given; at the node the digest is not pinned",
             "mapping quay.io onMissing: reject: a runtime does not refuse the pod; at the node a pull the mirror cannot serve fails",
         ]),
@@ -351,32 +455,258 @@ fn fixture_images() -> BTreeSet<String> {
     images
 }
 
+/// Where Talos pulls `image` from under the generated patch or documents:
+/// the mirror of the image's registry (`*` for any other), its first
+/// endpoint, whose path is the registry API root with `overridePath` and
+/// otherwise gets `/v2` appended. Written from Talos's documented fields.
+fn talos_pull(documents: &[Value], image: &str) -> String {
+    let (registry, repository, suffix) = split(image);
+    let endpoint = |name: &str| {
+        documents.iter().find_map(|document| match document["kind"].as_str() {
+            Some("RegistryMirrorConfig") => {
+                let endpoint = &document["endpoints"][0];
+                (document["name"] == name)
+                    .then(|| (endpoint["url"].as_str().unwrap(), endpoint["overridePath"] == true))
+            }
+            _ => {
+                let mirror = document["machine"]["registries"]["mirrors"].get(name)?;
+                Some((mirror["endpoints"][0].as_str().unwrap(), mirror["overridePath"] == true))
+            }
+        })
+    };
+    let Some((url, override_path)) = endpoint(registry).or_else(|| endpoint("*")) else {
+        return format!("{registry}/{repository}{suffix}");
+    };
+    let address = url.split_once("://").unwrap().1;
+    let (host, path) = address.find('/').map_or((address, ""), |slash| address.split_at(slash));
+    let root = if override_path { path.trim_end_matches('/').to_owned() } else { format!("{path}/v2") };
+    // `/v2/<namespace>` at a host is that host's repository namespace; any
+    // other root is no place an image reference can name.
+    let namespace = root.strip_prefix("/v2").unwrap_or_else(|| panic!("{url}: API root {root} is not under /v2"));
+    format!("{host}{namespace}/{repository}{suffix}")
+}
+
+/// Where an OpenShift node pulls `image` from under the generated mirror
+/// sets: references by digest through the digest sets, by tag (or none)
+/// through the tag sets; of the sources the name is under (at a segment
+/// boundary), the longest; the first mirror replaces the matched part.
+/// Written from the CRDs' documentation (this export writes no `*.host` source).
+fn openshift_pull(documents: &[Value], image: &str) -> String {
+    let (registry, repository, suffix) = split(image);
+    let name = format!("{registry}/{repository}");
+    let (kind, list) = match suffix.contains('@') {
+        true => ("ImageDigestMirrorSet", "imageDigestMirrors"),
+        false => ("ImageTagMirrorSet", "imageTagMirrors"),
+    };
+    let entries = documents.iter().filter(|d| d["kind"] == kind).flat_map(|d| d["spec"][list].as_array().unwrap());
+    let matched = entries
+        .filter_map(|entry| {
+            let source = entry["source"].as_str().unwrap();
+            let rest = name.strip_prefix(source).filter(|rest| rest.is_empty() || rest.starts_with('/'))?;
+            Some((source.len(), entry["mirrors"][0].as_str().unwrap(), rest))
+        })
+        .max_by_key(|(length, ..)| *length);
+    match matched {
+        Some((_, mirror, rest)) => format!("{mirror}{rest}{suffix}"),
+        None => format!("{name}{suffix}"),
+    }
+}
+
+/// Whether a reported loss says why the node may pull `image` from elsewhere
+/// than the policy writes (`excluded`: the policy keeps it by an exclusion).
+fn explains(lost: &[Loss], image: &str, excluded: bool) -> bool {
+    let reference = Reference::parse(image).unwrap();
+    lost.iter().any(|loss| match loss {
+        Loss::PathScoped { source, .. } => reference::is_under(reference.name(), source),
+        Loss::PrefixUnnamed => true,
+        Loss::PrefixScope { named } => !named.iter().any(|registry| registry == reference.registry()),
+        Loss::MirrorMirrored { route, .. } => reference::is_under(reference.name(), route),
+        Loss::ExcludedImages { .. } => excluded,
+        _ => false,
+    })
+}
+
+/// Every YAML document of a file (none for comments only).
+fn documents(text: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(text)
+        .map(|document| Value::deserialize(document).unwrap())
+        .filter(|document| !document.is_null())
+        .collect()
+}
+
+/// References the fixtures lack: by digest, by tag and digest, under a
+/// path-scoped source and beside it, already under a target.
+const MORE_IMAGES: [&str; 9] = [
+    "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "quay.io/prometheus/node-exporter:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "somedomain.com/somepath/app:1",
+    "somedomain.com/somepathx/app:1",
+    "us-docker.pkg.dev/palette-images/edge/agent:4.5",
+    "us-docker.pkg.dev/other/agent@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "quay.io/dockerhub/library/nginx:1.27",
+    "docker.io/library/busybox:1.36",
+    "registry.k8s.io/pause",
+];
+
+/// A node's format and an interpreter of what the export writes for it.
+struct Node {
+    name: &'static str,
+    format: Format,
+    talos_version: TalosVersion,
+    /// `--digest-only`: a reference by tag is meant to stay at its source.
+    digest_only: bool,
+    pull: fn(&[Value], &str) -> String,
+}
+
+#[rustfmt::skip]
+const NODES: [Node; 5] = [
+    Node { name: "k3s", format: Format::K3s, talos_version: None, digest_only: false, pull: |documents, image| k3s_pull(&documents[0], image) },
+    Node { name: "talos", format: Format::Talos, talos_version: None, digest_only: false, pull: talos_pull },
+    Node { name: "talos 1.12", format: Format::Talos, talos_version: Some((1, 12)), digest_only: false, pull: talos_pull },
+    Node { name: "openshift", format: Format::OpenShift, talos_version: None, digest_only: false, pull: openshift_pull },
+    Node { name: "openshift --digest-only", format: Format::OpenShift, talos_version: None, digest_only: true, pull: openshift_pull },
+];
+
 #[test]
-fn k3s_pulls_what_the_policy_would_write_wherever_nothing_is_lost() {
-    let images: Vec<String> = fixture_images().into_iter().filter(|image| Reference::parse(image).is_ok()).collect();
+fn each_node_pulls_what_the_policy_writes_or_a_reported_loss_says_why_not() {
+    let mut images: Vec<String> =
+        fixture_images().into_iter().filter(|image| Reference::parse(image).is_ok()).collect();
     assert!(images.len() >= 12, "fixtures hold {} images", images.len());
-    let mut compared = 0;
-    for (name, path) in settings_files() {
-        let settings = load(&path);
-        let export = run(&settings, Format::K3s);
-        // A prefix reaches only the named registries at the node: images of
-        // other registries are where that reported loss applies.
-        if export.lost.iter().any(|loss| !matches!(loss, Loss::PrefixScope { .. })) {
-            continue;
-        }
-        let scoped = !export.lost.is_empty();
-        let config: Value = serde_norway::from_str(&export.files[0].text).unwrap();
-        for image in images.iter().filter(|image| !scoped || REGISTRIES.contains(&split(image).0)) {
-            let written = match settings.rules.decide(image) {
-                Decision::Redirect { image, .. } => image,
-                Decision::Keep(_) => image.clone(),
+    images.extend(MORE_IMAGES.map(str::to_owned));
+    let registries = registries();
+    for node in NODES {
+        let (mut agreed, mut explained) = (0, 0);
+        for (name, path) in settings_files() {
+            let settings = load(&path);
+            let request = export::Request {
+                format: node.format,
+                registries: &registries,
+                talos_version: node.talos_version,
+                digest_only: node.digest_only,
+                ..Default::default()
             };
-            let unmirrored = Value::Null;
-            assert_eq!(k3s_pull(&unmirrored, &written), k3s_pull(&config, image), "{name}: {image}");
-            compared += 1;
+            let export = export::export(&settings, &request).unwrap();
+            let documents = documents(&export.files[0].text);
+            for image in &images {
+                let (written, excluded) = match settings.rules.decide(image) {
+                    _ if node.digest_only && !image.contains('@') => (image.clone(), false),
+                    Decision::Redirect { image, .. } => (image, false),
+                    Decision::Keep(keep) => (image.clone(), matches!(keep, Keep::Excluded(_))),
+                };
+                let (policy, pulled) = (k3s_pull(&Value::Null, &written), (node.pull)(&documents, image));
+                if policy == pulled {
+                    agreed += 1;
+                } else {
+                    assert!(
+                        explains(&export.lost, image, excluded),
+                        "{} {name}: {image}: the policy writes {policy}, the node pulls {pulled}, and no reported loss \
+                         says why: {:#?}",
+                        node.name,
+                        export.lost
+                    );
+                    explained += 1;
+                }
+            }
+        }
+        // Every settings mode but the prefix ones agrees on most images.
+        assert!(agreed >= 4 * images.len(), "{}: {agreed} agreed, {explained} explained", node.name);
+    }
+}
+
+/// The CRD manifests of tests/crds/ by the kind they define: its
+/// `apiVersion` and a validator of its `openAPIV3Schema`, where every object
+/// takes only the fields it names (the API server prunes unknown fields
+/// without a word, so a misspelt one would vanish, not fail).
+fn mirror_set_schemas() -> Vec<(String, String, jsonschema::Validator)> {
+    fn closed(schema: &mut Value) {
+        if let Some(object) = schema.as_object_mut() {
+            if object.contains_key("properties") && !object.contains_key("additionalProperties") {
+                object.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            object.values_mut().for_each(closed);
         }
     }
-    assert!(compared >= 2 * images.len(), "only {compared} comparisons of {} images", images.len());
+    let mut schemas = Vec::new();
+    for entry in std::fs::read_dir(root().join("cli/tests/crds")).unwrap() {
+        let crd: Value = serde_norway::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let version = &crd["spec"]["versions"][0];
+        let mut schema = version["schema"]["openAPIV3Schema"].clone();
+        closed(&mut schema);
+        // metadata is the API server's to check; the CRD leaves it open.
+        schema["properties"]["metadata"] = serde_json::json!({"type": "object"});
+        let api_version = format!("{}/{}", crd["spec"]["group"].as_str().unwrap(), version["name"].as_str().unwrap());
+        let kind = crd["spec"]["names"]["kind"].as_str().unwrap().to_owned();
+        schemas.push((api_version, kind, jsonschema::validator_for(&schema).unwrap()));
+    }
+    schemas.sort_by(|a, b| a.1.cmp(&b.1));
+    schemas
+}
+
+/// The errors of `object` by the schema of its kind.
+fn schema_errors(schemas: &[(String, String, jsonschema::Validator)], object: &Value) -> Vec<String> {
+    let (api_version, _, validator) = schemas.iter().find(|(_, kind, _)| object["kind"] == kind.as_str()).unwrap();
+    let mut errors: Vec<String> =
+        validator.iter_errors(object).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    if object["apiVersion"] != api_version.as_str() {
+        errors.push(format!("apiVersion {} is not {api_version}", object["apiVersion"]));
+    }
+    errors
+}
+
+#[test]
+fn openshift_mirror_sets_are_valid_by_their_crds() {
+    let schemas = mirror_set_schemas();
+    let kinds: Vec<&str> = schemas.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["ImageDigestMirrorSet", "ImageTagMirrorSet"]);
+    let registries = registries();
+    let mut checked = 0;
+    for (name, path) in settings_files() {
+        // `--digest-only` writes the digest set alone.
+        for (no_fallback, scheme, digest_only, sets) in
+            [(false, "https", false, 2), (true, "http", false, 2), (false, "https", true, 1)]
+        {
+            let request = export::Request {
+                format: Format::OpenShift,
+                registries: &registries,
+                no_fallback,
+                scheme,
+                digest_only,
+                ..Default::default()
+            };
+            let export = export::export(&load(&path), &request).unwrap();
+            let objects = documents(&export.files[0].text);
+            assert_eq!(objects.len(), sets, "{name}");
+            for object in objects {
+                assert_eq!(schema_errors(&schemas, &object), Vec::<String>::new(), "{name}: {object:#}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 5 * settings_files().len());
+}
+
+#[test]
+fn the_mirror_set_schemas_refuse_what_openshift_refuses() {
+    let schemas = mirror_set_schemas();
+    let set = |entry: Value| {
+        serde_json::json!({"apiVersion": "config.openshift.io/v1", "kind": "ImageTagMirrorSet",
+            "metadata": {"name": "image-redirect"}, "spec": {"imageTagMirrors": [entry]}})
+    };
+    #[rustfmt::skip]
+    let cases: [(&str, Value, &str); 5] = [
+        ("valid", set(serde_json::json!({"source": "docker.io", "mirrors": ["harbor.local/dh"]})), ""),
+        ("no source", set(serde_json::json!({"mirrors": ["harbor.local/dh"]})), "\"source\" is a required property"),
+        ("unknown policy", set(serde_json::json!({"source": "docker.io", "mirrors": ["h.local"], "mirrorSourcePolicy": "Never"})), "is not one of"),
+        ("a scheme in a mirror", set(serde_json::json!({"source": "docker.io", "mirrors": ["https://h.local"]})), "does not match"),
+        ("a misspelt field", set(serde_json::json!({"source": "docker.io", "mirror": ["h.local"]})), "Additional properties are not allowed"),
+    ];
+    for (name, object, expected) in cases {
+        let errors = schema_errors(&schemas, &object).join("\n");
+        match expected {
+            "" => assert_eq!(errors, "", "{name}"),
+            _ => assert!(errors.contains(expected), "{name}: {errors}"),
+        }
+    }
 }
 
 /// The `files[]` of the Kairos document's only stage: path, content, permissions.

@@ -5,8 +5,8 @@
 //! machine has no route to Docker Hub or quay.io, so an answer proves the
 //! redirect; each digest must be the one the local registry serves.
 //!
-//! K3s and RKE2 cannot run here: their `registries.yaml` is checked by an
-//! interpreter of K3s's rules (tests/export.rs).
+//! K3s, RKE2, Talos and OpenShift cannot run here: their files are checked
+//! by interpreters of each one's documented rules (tests/export.rs).
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -104,8 +104,9 @@ fn object(document: &Value, settings: &image_redirect_policy::settings::Settings
     }))
 }
 
-/// K3s, containerd and containers-registries.conf files for the registries the
-/// settings name themselves, and the Kairos document writing the K3s file.
+/// K3s, containerd, containers-registries.conf, Talos and OpenShift files for
+/// the registries the settings name themselves, and the Kairos document
+/// writing the K3s file.
 fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
     let render = |format| {
         let request = export::Request { format, ..Default::default() };
@@ -118,5 +119,7 @@ fn node_export(settings: &image_redirect_policy::settings::Settings) -> Value {
         "containerd": render(export::Format::Containerd).ok(),
         "registriesConf": render(export::Format::RegistriesConf).ok(),
         "kairos": render(export::Format::Kairos).ok(),
+        "talos": render(export::Format::Talos).ok(),
+        "openshift": render(export::Format::OpenShift).ok(),
     })
 }

@@ -90,6 +90,8 @@ await check("typed settings and manifest fill the table", async (page) => {
   assert.ok(kairos.startsWith("# image-redirect.yaml\n#cloud-config\n"), kairos);
   assert.match(kairos, /\nstages:\n  boot:\n  - name: 'image-redirect: registry mirrors'\n    files:\n    - path: \/etc\/rancher\/k3s\/registries.yaml\n      content: \|\n/);
   assert.match(kairos, /\n              \^\(\.\*\)\$: dockerhub\/\$1\n      permissions: 420\n$/);
+  assert.match(await page.textContent("#talos"), /      docker.io:\n        endpoints:\n        - https:\/\/harbor.edge.local\/v2\/dockerhub\n        overridePath: true\n/);
+  assert.match(await page.textContent("#openshift"), /kind: ImageDigestMirrorSet\n[^]*  - source: docker.io\n    mirrors:\n    - harbor.edge.local\/dockerhub\n/);
 });
 
 await check("bad settings are named by field", async (page) => {

@@ -34,6 +34,8 @@ function update() {
   $("containerd").textContent = answer.export ? answer.export.containerd || "" : "";
   $("registries-conf").textContent = answer.export ? answer.export.registriesConf || "" : "";
   $("kairos").textContent = answer.export ? answer.export.kairos || "" : "";
+  $("talos").textContent = answer.export ? answer.export.talos || "" : "";
+  $("openshift").textContent = answer.export ? answer.export.openshift || "" : "";
 }
 
 function showErrors(errors) {

@@ -19,6 +19,7 @@ pub fn run(args: &ExportArgs) -> Result<u8> {
         embedded_registry: args.embedded_registry,
         kairos: args.kairos.kairos(args.format == Format::Kairos)?,
         access: &[],
+        talos_version: args.talos_version,
     };
     let export = export::export(&args.settings.load()?, &request).map_err(anyhow::Error::msg)?;
     for line in &export.notes {

@@ -55,11 +55,7 @@ fn hosts_toml(request: &Request, mirror: &Mirror, lost: &[Loss]) -> Result<Vec<F
         "docker.io" => "registry-1.docker.io",
         other => other,
     };
-    // With a path, the URL is the API root itself: containerd must not add /v2.
-    let url = match mirror.path() {
-        "" => format!("{}://{}", request.scheme, mirror.host()),
-        path => format!("{}://{}/v2/{path}", request.scheme, mirror.host()),
-    };
+    let url = mirror.api_url(request.scheme);
     let dir = format!("certs.d/{}", mirror.source);
     let access = access::of(request.access, mirror.host());
     let ca = access.and_then(|access| Some((access.ca.as_ref()?, format!("{dir}/{}", access.ca_file()))));

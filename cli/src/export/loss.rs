@@ -71,6 +71,10 @@ pub enum Loss {
     DigestOnly {
         format: &'static str,
     },
+    /// `--scheme http` where the format names no scheme (OpenShift mirror sets).
+    PlainHttp {
+        hosts: Vec<String>,
+    },
 }
 
 impl fmt::Display for Loss {
@@ -134,6 +138,12 @@ impl fmt::Display for Loss {
                 f,
                 "--digest-only: {format} cannot keep a mirror from resolving tags; at the node the mirror is asked \
                  for tags as well as digests"
+            ),
+            Self::PlainHttp { hosts } => write!(
+                f,
+                "--scheme http: a mirror set names no scheme; list {} under spec.registrySources.insecureRegistries \
+                 of the cluster's image.config.openshift.io/cluster, or the nodes pull from them over HTTPS",
+                hosts.join(", ")
             ),
         }
     }

@@ -1,12 +1,14 @@
 //! The policy's settings as node-level registry configuration: K3s and RKE2
-//! `registries.yaml`, containerd `certs.d/<registry>/hosts.toml`, and the
-//! `registries.conf` that CRI-O, Podman, Buildah and Skopeo read; for Kairos
-//! nodes, a cloud-config document that writes one runtime's files at boot.
+//! `registries.yaml`, containerd `certs.d/<registry>/hosts.toml`, the
+//! `registries.conf` that CRI-O, Podman, Buildah and Skopeo read, Talos's
+//! machine configuration and OpenShift's mirror sets; for Kairos nodes, a
+//! cloud-config document that writes one runtime's files at boot.
 //!
-//! K3s, RKE2 and containerd mirror whole registries: they swap the endpoint
-//! and, for K3s/RKE2, rewrite the repository path. `registries.conf` matches
-//! the longest path prefix, as the policy's mappings do. Each exported source
-//! gets one route, asked of the policy's own rules ([`Rules::route_registry`]);
+//! K3s, RKE2, containerd and Talos mirror whole registries: they swap the
+//! endpoint and, for K3s/RKE2, rewrite the repository path. `registries.conf`
+//! and OpenShift match the longest path prefix, as the policy's mappings do.
+//! Each exported source gets one route, asked of the policy's own rules
+//! ([`Rules::route_registry`]);
 //! whatever else the settings say (a mapping scoped to a path where the
 //! format has no paths, exclusions, namespaces, pull secrets, registry checks
 //! the runtime cannot make) has no equivalent at the node and is reported as
@@ -22,8 +24,10 @@ mod containerd;
 mod k3s;
 mod kairos;
 mod loss;
+mod openshift;
 mod plan;
 mod registries_conf;
+mod talos;
 
 use std::fmt::Write as _;
 
@@ -34,6 +38,7 @@ pub use access::Access;
 pub use kairos::{DEFAULT_STAGE, Kairos};
 pub use loss::{Loss, Place};
 pub use plan::{Plan, plan};
+pub use talos::parse_version as parse_talos_version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -44,10 +49,15 @@ pub enum Format {
     RegistriesConf,
     /// A Kairos cloud-config document writing another format's files.
     Kairos,
+    /// Talos machine configuration (a patch, or 1.12's documents).
+    Talos,
+    /// OpenShift/OKD `ImageTagMirrorSet` and `ImageDigestMirrorSet`.
+    OpenShift,
 }
 
 impl Format {
-    pub const ALL: [Self; 5] = [Self::K3s, Self::Rke2, Self::Containerd, Self::RegistriesConf, Self::Kairos];
+    pub const ALL: [Self; 7] =
+        [Self::K3s, Self::Rke2, Self::Containerd, Self::RegistriesConf, Self::Kairos, Self::Talos, Self::OpenShift];
 
     /// The name `--format` takes.
     pub fn name(self) -> &'static str {
@@ -57,6 +67,8 @@ impl Format {
             Self::Containerd => "containerd",
             Self::RegistriesConf => "registries-conf",
             Self::Kairos => "kairos",
+            Self::Talos => "talos",
+            Self::OpenShift => "openshift",
         }
     }
 
@@ -66,23 +78,23 @@ impl Format {
 
     /// Whether the runtime matches a path under a registry, not only whole registries.
     fn matches_paths(self) -> bool {
-        self == Self::RegistriesConf
+        matches!(self, Self::RegistriesConf | Self::OpenShift)
     }
 
     /// Whether the runtime tries a mirror and then the source, as the policy
     /// does with `onMissing: keep`; the others pick an endpoint unchecked.
     fn tries_mirrors_first(self) -> bool {
-        self == Self::RegistriesConf
+        matches!(self, Self::RegistriesConf | Self::OpenShift)
     }
 
     /// Whether the format can forbid pulls from the source (`--no-fallback`).
     fn says_no_fallback(self) -> bool {
-        self == Self::RegistriesConf
+        matches!(self, Self::RegistriesConf | Self::Talos | Self::OpenShift)
     }
 
     /// Whether the format can keep a mirror from resolving tags (`--digest-only`).
     fn says_digest_only(self) -> bool {
-        matches!(self, Self::Containerd | Self::RegistriesConf)
+        matches!(self, Self::Containerd | Self::RegistriesConf | Self::OpenShift)
     }
 }
 
@@ -109,6 +121,16 @@ impl Mirror {
     /// The route's path, or empty.
     pub fn path(&self) -> &str {
         self.route.split_once('/').map_or("", |(_, path)| path)
+    }
+
+    /// The endpoint of a runtime built on containerd: the host, to which it
+    /// adds `/v2`, or, where the route has a path, the API root under it,
+    /// used as it is (`override_path`, Talos `overridePath`).
+    fn api_url(&self, scheme: &str) -> String {
+        match self.path() {
+            "" => format!("{scheme}://{}", self.host()),
+            path => format!("{scheme}://{}/v2/{path}", self.host()),
+        }
     }
 }
 
@@ -150,6 +172,9 @@ pub struct Request<'a> {
     pub kairos: Kairos<'a>,
     /// Credentials and TLS trust of mirror hosts (from Palette user-data).
     pub access: &'a [Access],
+    /// Talos `MAJOR.MINOR`: from 1.12 `RegistryMirrorConfig` documents, before
+    /// (or none) the `machine.registries` patch.
+    pub talos_version: Option<(u16, u16)>,
 }
 
 impl Default for Request<'_> {
@@ -164,6 +189,7 @@ impl Default for Request<'_> {
             embedded_registry: false,
             kairos: Kairos::default(),
             access: &[],
+            talos_version: None,
         }
     }
 }
@@ -177,6 +203,8 @@ pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> 
         Format::K3s | Format::Rke2 => k3s::files,
         Format::Containerd => containerd::files,
         Format::RegistriesConf => |request, mirrors, lost| Ok(vec![registries_conf::file(request, mirrors, lost)?]),
+        Format::Talos => |request, mirrors, lost| Ok(vec![talos::file(request, mirrors, lost)?]),
+        Format::OpenShift => |request, mirrors, lost| Ok(vec![openshift::file(request, mirrors, lost)?]),
     };
     // A mirror that resolves no tag and a source never asked leave no one to
     // resolve a tag: the node would be fit only for digests.
@@ -192,6 +220,9 @@ pub fn export(settings: &Settings, request: &Request) -> Result<Export, String> 
     }
     if request.digest_only && !request.format.says_digest_only() {
         lost.push(Loss::DigestOnly { format: request.format.name() });
+    }
+    if request.format == Format::OpenShift {
+        lost.extend(openshift::losses(request, &mirrors));
     }
     Ok(Export { files: write(request, &mirrors, &lost)?, lost, notes })
 }
@@ -213,6 +244,12 @@ fn header(reader: &str, lost: &[Loss]) -> String {
 /// `value` as YAML after `header`.
 fn yaml(header: String, value: &impl Serialize) -> Result<String, String> {
     serde_norway::to_string(value).map(|body| header + &body).map_err(|e| format!("writing YAML: {e}"))
+}
+
+/// `values` as one YAML document each after `header`.
+fn yaml_documents(header: String, values: &[impl Serialize]) -> Result<String, String> {
+    let documents = values.iter().map(|value| serde_norway::to_string(value)).collect::<Result<Vec<_>, _>>();
+    documents.map(|documents| header + &documents.join("---\n")).map_err(|e| format!("writing YAML: {e}"))
 }
 
 /// `value` as TOML after `header`.
