@@ -567,49 +567,122 @@ const NODES: [Node; 5] = [
     Node { name: "openshift --digest-only", format: Format::OpenShift, talos_version: None, digest_only: true, pull: openshift_pull },
 ];
 
+/// How often a node agreed with the policy on `images` under `settings`,
+/// and how often a reported loss explained the difference; panics on a
+/// difference no loss explains.
+fn agreement(node: &Node, name: &str, settings: &Settings, images: &[String]) -> (usize, usize) {
+    let registries = registries();
+    let request = export::Request {
+        format: node.format,
+        registries: &registries,
+        talos_version: node.talos_version,
+        digest_only: node.digest_only,
+        ..Default::default()
+    };
+    let export = export::export(settings, &request).unwrap();
+    let documents = documents(&export.files[0].text);
+    let (mut agreed, mut explained) = (0, 0);
+    for image in images {
+        let (written, excluded) = match settings.rules.decide(image) {
+            _ if node.digest_only && !image.contains('@') => (image.clone(), false),
+            Decision::Redirect { image, .. } => (image, false),
+            Decision::Keep(keep) => (image.clone(), matches!(keep, Keep::Excluded(_))),
+        };
+        let (policy, pulled) = (k3s_pull(&Value::Null, &written), (node.pull)(&documents, image));
+        if policy == pulled {
+            agreed += 1;
+        } else {
+            assert!(
+                explains(&export.lost, image, excluded),
+                "{} {name}: {image}: the policy writes {policy}, the node pulls {pulled}, and no reported loss \
+                 says why: {:#?}",
+                node.name,
+                export.lost
+            );
+            explained += 1;
+        }
+    }
+    (agreed, explained)
+}
+
 #[test]
 fn each_node_pulls_what_the_policy_writes_or_a_reported_loss_says_why_not() {
     let mut images: Vec<String> =
         fixture_images().into_iter().filter(|image| Reference::parse(image).is_ok()).collect();
     assert!(images.len() >= 12, "fixtures hold {} images", images.len());
     images.extend(MORE_IMAGES.map(str::to_owned));
-    let registries = registries();
-    for node in NODES {
+    for node in &NODES {
         let (mut agreed, mut explained) = (0, 0);
         for (name, path) in settings_files() {
-            let settings = load(&path);
-            let request = export::Request {
-                format: node.format,
-                registries: &registries,
-                talos_version: node.talos_version,
-                digest_only: node.digest_only,
-                ..Default::default()
-            };
-            let export = export::export(&settings, &request).unwrap();
-            let documents = documents(&export.files[0].text);
-            for image in &images {
-                let (written, excluded) = match settings.rules.decide(image) {
-                    _ if node.digest_only && !image.contains('@') => (image.clone(), false),
-                    Decision::Redirect { image, .. } => (image, false),
-                    Decision::Keep(keep) => (image.clone(), matches!(keep, Keep::Excluded(_))),
-                };
-                let (policy, pulled) = (k3s_pull(&Value::Null, &written), (node.pull)(&documents, image));
-                if policy == pulled {
-                    agreed += 1;
-                } else {
-                    assert!(
-                        explains(&export.lost, image, excluded),
-                        "{} {name}: {image}: the policy writes {policy}, the node pulls {pulled}, and no reported loss \
-                         says why: {:#?}",
-                        node.name,
-                        export.lost
-                    );
-                    explained += 1;
-                }
-            }
+            let (a, e) = agreement(node, &name, &load(&path), &images);
+            (agreed, explained) = (agreed + a, explained + e);
         }
         // Every settings mode but the prefix ones agrees on most images.
         assert!(agreed >= 4 * images.len(), "{}: {agreed} agreed, {explained} explained", node.name);
+    }
+}
+
+/// Where generated settings send images from and to, and where images live:
+/// sources overlap (a registry and a path in it), a target sits under a
+/// source, and registries have ports.
+const PLACES: [&str; 9] = [
+    "docker.io",
+    "quay.io",
+    "quay.io/team",
+    "registry.k8s.io",
+    "ghcr.io/team/app",
+    "somedomain.com/somepath",
+    "harbor.edge.local/hub",
+    "quay.io/dockerhub",
+    "10.0.0.1:30003/spectro",
+];
+
+/// Settings text: up to three mappings, an optional prefix, an optional
+/// exclusion, each mapping maybe checked.
+fn generated_settings() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    let mapping = (select(&PLACES[..]), select(&PLACES[..]), any::<bool>()).prop_map(|(source, target, verify)| {
+        format!("{{source: \"{source}\", target: \"{target}/m\", verify: {verify}}}")
+    });
+    let prefix =
+        proptest::option::of(select(&PLACES[..]).prop_map(|target| format!("prefix: {{target: \"{target}/p\"}}")));
+    let exclude =
+        proptest::option::of(select(&PLACES[..]).prop_map(|place| format!("exclude: {{images: [\"{place}/*\"]}}")));
+    (proptest::collection::vec(mapping, 0..=3), prefix, exclude).prop_map(|(mappings, prefix, exclude)| {
+        let mut text = format!("mappings: [{}]\n", mappings.join(", "));
+        text.extend(prefix.into_iter().chain(exclude).map(|line| line + "\n"));
+        text
+    })
+}
+
+/// Image references under the places, as Pods write them: by tag, digest,
+/// both, or neither, and Docker Hub short names.
+fn generated_images() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let suffix = select(vec![":1".to_owned(), format!("@{DIGEST}"), format!(":1@{DIGEST}"), String::new()]);
+    let place = select(PLACES.iter().map(|place| format!("{place}/")).chain(["".to_owned()]).collect::<Vec<_>>());
+    let image = (place, select(&["nginx", "library/nginx", "team/app", "somepath/app"][..]), suffix)
+        .prop_map(|(place, repository, suffix)| format!("{place}{repository}{suffix}"));
+    proptest::collection::vec(image, 1..12)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn under_generated_settings_each_node_pulls_what_the_policy_writes_or_a_loss_says_why(
+        text in generated_settings(),
+        images in generated_images(),
+    ) {
+        // About a fifth are refused (no mapping nor prefix, a source twice): nothing to export.
+        let Ok(settings) = manifests::settings(&text) else { return Ok(()) };
+        let images: Vec<String> = images.into_iter().filter(|image| Reference::parse(image).is_ok()).collect();
+        for node in &NODES {
+            agreement(node, &text, &settings, &images);
+        }
     }
 }
 
