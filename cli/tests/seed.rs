@@ -660,3 +660,33 @@ fn harbors_refusals_are_named_with_what_to_do() {
         assert!(line.starts_with(&expected) && line.ends_with(&format!(": {words}")), "{case}: {line}");
     }
 }
+
+#[test]
+fn under_a_prefix_each_image_is_copied_below_its_registrys_name() {
+    // Loopback addresses of this test's own, port 80 (root, as in CI).
+    let (up, mirror) = ("127.0.0.21", "127.0.0.22");
+    if let Err(why) = std::net::TcpListener::bind((up, 80)) {
+        return eprintln!("SKIPPED seed under a prefix: port 80 of {up}: {why}");
+    }
+    let upstream = TestRegistry::start_on_port_80("prefix-upstream", up);
+    let target = TestRegistry::start_on_port_80("prefix-mirror", mirror);
+    let index = upstream.push_index("apps/multi", "1", &["linux/amd64", "linux/arm64"]);
+    let single = upstream.push_image("apps/single", "1");
+    let dir = Scratch::new("seed-prefix");
+    let settings = dir.path().join("settings.yaml");
+    std::fs::write(&settings, format!("prefix: {{target: \"{mirror}/hub\"}}\n")).unwrap();
+    let images = format!("{up}/apps/multi:1\n{up}/apps/single:1\n");
+    let settings = settings.display().to_string();
+    let args = ["--settings", &settings, "--images", "-", "--plain-http", up, "--plain-http", mirror];
+    let plan = seed(&[&args[..], &["--dry-run"]].concat(), &images);
+    assert_eq!(
+        text(&plan.stdout),
+        format!(
+            "copy {up}/apps/multi:1 -> {mirror}/hub/{up}/apps/multi:1 (prefix)\ncopy {up}/apps/single:1 -> {mirror}/hub/{up}/apps/single:1 (prefix)\n"
+        )
+    );
+    let out = seed(&args, &images);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(target.manifest_digest(&format!("hub/{up}/apps/multi:1")), index);
+    assert_eq!(target.manifest_digest(&format!("hub/{up}/apps/single:1")), single);
+}

@@ -18,16 +18,23 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub fn start(name: &str) -> Self {
-        Self::start_with(name, None)
+        Self::start_with(name, None, None)
     }
 
     /// A registry that refuses every request without `user`'s password
     /// (HTTP basic authentication, an htpasswd file as docker-registry reads it).
     pub fn start_with_login(name: &str, user: &str, password: &str) -> Self {
-        Self::start_with(name, Some((user, password)))
+        Self::start_with(name, Some((user, password)), None)
     }
 
-    fn start_with(name: &str, login: Option<(&str, &str)>) -> Self {
+    /// A registry on port 80 of the loopback address `ip`, named by the
+    /// address alone: a registry with a port cannot become a path segment
+    /// under a prefix, one on port 80 can. Binding port 80 needs root.
+    pub fn start_on_port_80(name: &str, ip: &str) -> Self {
+        Self::start_with(name, None, Some(ip))
+    }
+
+    fn start_with(name: &str, login: Option<(&str, &str)>, ip: Option<&str>) -> Self {
         for tool in ["docker-registry", "skopeo"] {
             assert!(
                 installed(tool),
@@ -37,10 +44,15 @@ impl TestRegistry {
         let dir = Scratch::new(&format!("registry-{name}"));
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let host = format!("127.0.0.1:{port}");
+        let (host, addr) = match ip {
+            Some(ip) => (ip.to_owned(), format!("{ip}:80")),
+            None => {
+                let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                (format!("127.0.0.1:{port}"), format!("127.0.0.1:{port}"))
+            }
+        };
         let mut config = format!(
-            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: error\n",
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\nlog:\n  level: error\n",
             storage.display()
         );
         if let Some((user, password)) = login {
@@ -64,11 +76,8 @@ impl TestRegistry {
     }
 
     fn wait_listening(&self) {
-        assert!(
-            wait_until(15, || TcpStream::connect(&self.host).is_ok()),
-            "the registry did not listen on {}",
-            self.host
-        );
+        let addr = if self.host.contains(':') { self.host.clone() } else { format!("{}:80", self.host) };
+        assert!(wait_until(15, || TcpStream::connect(&addr).is_ok()), "the registry did not listen on {addr}");
     }
 
     /// Copies a minimal image (one empty layer) to `repository:tag` with
