@@ -369,6 +369,30 @@ fn containerd_pulls_an_unbundled_image_through_the_exported_hosts_toml() {
 }
 
 #[test]
+fn containerd_imports_a_bundle_under_each_source_reference() {
+    let containerd = match image_redirect_testbed::Containerd::start("imported") {
+        Ok(containerd) => containerd,
+        Err(why) => return eprintln!("SKIPPED containerd imports a bundle: {why}"),
+    };
+    let setup = Setup::new("imported");
+    let bundle = setup.dir.path().join("bundle");
+    assert!(setup.seed(&["--to", bundle.to_str().unwrap()]).status.success());
+    // `ctr import` reads an archive: the layout's files at its root.
+    let archive = setup.dir.path().join("bundle.tar");
+    let tar = std::process::Command::new("tar").arg("-cf").arg(&archive).arg("-C").arg(&bundle).arg(".").status();
+    assert!(tar.unwrap().success());
+    let mut imported = containerd.import(&archive).unwrap();
+    imported.sort();
+    let mut expected: Vec<(String, String)> = setup
+        .images
+        .iter()
+        .map(|(image, digest)| (image.split('@').next().unwrap().to_owned(), digest.clone()))
+        .collect();
+    expected.sort();
+    assert_eq!(imported, expected);
+}
+
+#[test]
 fn a_blob_whose_bytes_are_not_its_digest_is_refused_and_nothing_is_tagged() {
     let setup = Setup::new("altered");
     let (image, _) = &setup.images[1];

@@ -119,9 +119,18 @@ async fn copy(
 ) -> Vec<Outcome> {
     let copier = Copier { from, to, report, blobs: Blobs::default(), platforms: &run.platforms };
     let copier = &copier;
-    let outcomes = futures_util::stream::iter(copies).map(|copy| copier.image(copy)).buffered(run.jobs.max(1));
-    outcomes.collect().await
+    // Unordered, so that a large image at the head does not hold back the
+    // start of the next ones; put back in order at the end.
+    let outcomes = futures_util::stream::iter(copies.iter().enumerate())
+        .map(|(at, copy)| async move { (at, copier.image(copy).await) })
+        .buffer_unordered(run.jobs.max(1));
+    let mut outcomes: Vec<(usize, Outcome)> = outcomes.collect().await;
+    outcomes.sort_unstable_by_key(|(at, _)| *at);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
 }
+
+/// The blobs (or child manifests) of one manifest copied at once, per image.
+const AT_ONCE: usize = 4;
 
 /// The descriptors a manifest names: an image's config and layers, an index's manifests.
 #[derive(Deserialize)]
@@ -254,13 +263,13 @@ impl<S: Source, D: Destination> Copier<'_, S, D> {
     ) -> Result<(), Failure> {
         let names: Names = serde_json::from_slice(&manifest.bytes)
             .map_err(|e| Failure(format!("reading manifest {}", short(&manifest.digest)), e.into()))?;
-        for child in &names.manifests {
-            Box::pin(self.child(copy, source, destination, child)).await?;
-        }
-        for blob in names.config.iter().chain(&names.layers).filter(|blob| !blob.is_foreign()) {
-            self.blob(copy, source, destination, blob).await?;
-        }
-        Ok(())
+        // Side by side, as skopeo copies layers: an image's own layers go on
+        // while a base layer it shares waits for another image's upload.
+        let children = names.manifests.iter().map(|child| Box::pin(self.child(copy, source, destination, child)));
+        futures_util::stream::iter(children).buffer_unordered(AT_ONCE).try_collect::<()>().await?;
+        let blobs = names.config.iter().chain(&names.layers).filter(|blob| !blob.is_foreign());
+        let blobs = blobs.map(|blob| self.blob(copy, source, destination, blob));
+        futures_util::stream::iter(blobs).buffer_unordered(AT_ONCE).try_collect().await
     }
 
     async fn child(

@@ -72,14 +72,39 @@ impl Containerd {
         if !pull.status.success() {
             return Err(String::from_utf8_lossy(&pull.stderr).trim().to_owned());
         }
+        self.images()
+            .into_iter()
+            .find_map(|(name, digest)| (name == image).then_some(digest))
+            .ok_or_else(|| format!("{image} is not among containerd's images after the pull"))
+    }
+
+    /// Imports the image archive at `archive` (`ctr images import`, every
+    /// platform); returns containerd's images afterwards as `(name, digest)`.
+    pub fn import(&self, archive: &Path) -> Result<Vec<(String, String)>, String> {
+        let import = self
+            .ctr()
+            .args(["images", "import", "--all-platforms", "--snapshotter", "native"])
+            .arg(archive)
+            .output()
+            .expect("ctr runs");
+        if !import.status.success() {
+            return Err(String::from_utf8_lossy(&import.stderr).trim().to_owned());
+        }
+        Ok(self.images())
+    }
+
+    /// containerd's images as `(name, digest)`, from `ctr images ls`.
+    fn images(&self) -> Vec<(String, String)> {
         let list = self.ctr().args(["images", "ls"]).output().expect("ctr runs");
-        // REF TYPE DIGEST SIZE PLATFORMS LABELS
+        // REF TYPE DIGEST SIZE PLATFORMS LABELS, under a header line
         String::from_utf8_lossy(&list.stdout)
             .lines()
-            .map(|line| line.split_whitespace().collect::<Vec<_>>())
-            .find(|columns| columns.first() == Some(&image))
-            .and_then(|columns| columns.get(2).map(|digest| (*digest).to_owned()))
-            .ok_or_else(|| format!("{image} is not among containerd's images after the pull"))
+            .skip(1)
+            .filter_map(|line| {
+                let columns: Vec<&str> = line.split_whitespace().collect();
+                Some(((*columns.first()?).to_owned(), (*columns.get(2)?).to_owned()))
+            })
+            .collect()
     }
 
     /// `ctr`, talking to this containerd.

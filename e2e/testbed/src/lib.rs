@@ -57,6 +57,24 @@ pub fn wait_until(seconds: u64, mut ready: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// The CPU time (user and system) of the children this process has waited
+/// for: what the commands a benchmark ran cost, apart from the registries it
+/// keeps running.
+pub fn waited_children_cpu_time() -> Duration {
+    cpu_time("self", 13)
+}
+
+/// Fields `first` and `first + 1` (0-based, after the command name) of
+/// `/proc/<pid>/stat` as a CPU time: stat(5)'s utime/stime or cutime/cstime.
+pub(crate) fn cpu_time(pid: &str, first: usize) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks: u64 = fields.get(first..first + 2).into_iter().flatten().filter_map(|f| f.parse::<u64>().ok()).sum();
+    // USER_HZ, which Linux fixes at 100 for what /proc reports.
+    Duration::from_millis(ticks * 10)
+}
+
 /// `size` bytes of their own for each `seed`, which compress as little as a
 /// real layer does: weight for copies to take time over.
 pub fn noise(seed: u64, size: usize) -> Vec<u8> {

@@ -142,6 +142,13 @@ impl TestRegistry {
         wait_until(5, || self.requests().iter().any(|r| r == request))
     }
 
+    /// The CPU time (user and system) the registry process has spent so far:
+    /// what a copy costs the registries, beside the client's own time.
+    pub fn cpu_time(&self) -> std::time::Duration {
+        // utime and stime: fields 14 and 15 of stat(5).
+        crate::cpu_time(&self.process.id().to_string(), 11)
+    }
+
     pub fn stop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
