@@ -57,6 +57,8 @@ pub enum ReferenceError {
     /// Only in registry paths, which name a place rather than an image.
     TagNotAllowed,
     DigestNotAllowed,
+    /// A registry alone, which would be read as a Docker Hub image of that name.
+    NoRepository,
 }
 
 impl fmt::Display for ReferenceError {
@@ -78,6 +80,7 @@ impl fmt::Display for ReferenceError {
             Self::ImageId => "a 64-character hexadecimal string is an image ID, not a name",
             Self::TagNotAllowed => "a tag is not allowed",
             Self::DigestNotAllowed => "a digest is not allowed",
+            Self::NoRepository => "it names a registry and no repository",
         })
     }
 }
@@ -312,6 +315,15 @@ fn check_registry_path_fully(text: &str) -> Result<&str, ReferenceError> {
 /// `docker.io/library/nginx` is under `docker.io/library`, not under `docker.io/lib`.
 pub fn is_under(name: &str, path: &str) -> bool {
     name.strip_prefix(path).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The registry path a Docker Hub official image is also written as
+/// (`docker.io/nginx` for `docker.io/library/nginx`), as its registry and its
+/// image: a Docker Hub target of one segment that a whole repository maps
+/// onto names that image, not a namespace.
+pub fn official_short(name: &str) -> Option<(&str, &str)> {
+    let image = name.strip_prefix(DOCKER_HUB)?.strip_prefix('/')?.strip_prefix(OFFICIAL)?;
+    (!image.contains('/')).then_some((DOCKER_HUB, image))
 }
 
 /// `name` itself, then each shorter prefix ending on a segment boundary:

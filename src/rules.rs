@@ -216,6 +216,11 @@ impl Rules {
         };
         let image = reference.with_name(name);
         match Reference::parse(&image) {
+            // A whole repository moved onto a target without a path leaves a
+            // registry alone, which reads back as a Docker Hub image.
+            Ok(parsed) if !image.starts_with(parsed.registry()) => {
+                Decision::Keep(Keep::InvalidResult(image, ReferenceError::NoRepository))
+            }
             Ok(_) => Decision::Redirect { image, via, destination },
             Err(error) => Decision::Keep(Keep::InvalidResult(image, error)),
         }
@@ -268,9 +273,16 @@ impl Rules {
     fn is_redirected(&self, name: &str) -> bool {
         match &self.prefix {
             Some(prefix) => reference::is_under(name, prefix.target.as_str()),
-            None => reference::segment_prefixes(name).any(|candidate| {
-                self.by_target.binary_search_by(|&i| self.mappings[i].to.target.as_str().cmp(candidate)).is_ok()
-            }),
+            None => {
+                let is_target = |target: &dyn Fn(&str) -> std::cmp::Ordering| {
+                    self.by_target.binary_search_by(|&i| target(self.mappings[i].to.target.as_str())).is_ok()
+                };
+                reference::segment_prefixes(name).any(|candidate| is_target(&|target| target.cmp(candidate)))
+                    // Compared as `<hub>/<image>` without putting the path together.
+                    || reference::official_short(name).is_some_and(|(hub, image)| {
+                        is_target(&|target| target.bytes().cmp(hub.bytes().chain(*b"/").chain(image.bytes())))
+                    })
+            }
         }
     }
 

@@ -39,6 +39,26 @@ fn mapping_mode() {
     ]);
 }
 
+/// A Docker Hub target of one segment is a namespace to what lies below a
+/// source, and an official image to the source's own repository: either way
+/// the result counts as redirected (found by the idempotence property).
+#[test]
+fn a_docker_hub_target_of_one_segment() {
+    let s = settings(json!({"mappings": [
+        {"source": "edge.local/p", "target": "index.docker.io/team"},
+        {"source": "docker.io", "target": "index.docker.io/team"},
+    ]}));
+    #[rustfmt::skip]
+    check_table(&s, &[
+        ("repository_onto_an_official_image", "edge.local/p:1",            "docker.io/team:1"),
+        ("below_it_a_namespace",              "edge.local/p/app:1",        "docker.io/team/app:1"),
+        ("the_official_image_is_redirected",  "docker.io/library/team:1",  "UNCHANGED (already redirected)"),
+        ("its_short_form_too",                "team:1",                    "UNCHANGED (already redirected)"),
+        ("under_the_namespace",               "docker.io/team/app:1",      "UNCHANGED (already redirected)"),
+        ("another_official_image_moves",      "nginx:1",                   "docker.io/team/library/nginx:1"),
+    ]);
+}
+
 #[test]
 fn longest_source_wins_whatever_the_order() {
     let mappings = vec![
