@@ -317,13 +317,13 @@ pub fn is_under(name: &str, path: &str) -> bool {
     name.strip_prefix(path).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The registry path a Docker Hub official image is also written as
-/// (`docker.io/nginx` for `docker.io/library/nginx`), as its registry and its
-/// image: a Docker Hub target of one segment that a whole repository maps
-/// onto names that image, not a namespace.
-pub fn official_short(name: &str) -> Option<(&str, &str)> {
+/// The image of a Docker Hub official name (`nginx` for
+/// `docker.io/library/nginx`), which is also written `docker.io/nginx`: a
+/// Docker Hub target of one segment that a whole repository maps onto names
+/// that image, not a namespace.
+pub fn official_short(name: &str) -> Option<&str> {
     let image = name.strip_prefix(DOCKER_HUB)?.strip_prefix('/')?.strip_prefix(OFFICIAL)?;
-    (!image.contains('/')).then_some((DOCKER_HUB, image))
+    (!image.contains('/')).then_some(image)
 }
 
 /// `name` itself, then each shorter prefix ending on a segment boundary:

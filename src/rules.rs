@@ -274,16 +274,19 @@ impl Rules {
         match &self.prefix {
             Some(prefix) => reference::is_under(name, prefix.target.as_str()),
             None => {
-                let is_target = |target: &dyn Fn(&str) -> std::cmp::Ordering| {
-                    self.by_target.binary_search_by(|&i| target(self.mappings[i].to.target.as_str())).is_ok()
-                };
-                reference::segment_prefixes(name).any(|candidate| is_target(&|target| target.cmp(candidate)))
-                    // Compared as `<hub>/<image>` without putting the path together.
-                    || reference::official_short(name).is_some_and(|(hub, image)| {
-                        is_target(&|target| target.bytes().cmp(hub.bytes().chain(*b"/").chain(image.bytes())))
+                reference::segment_prefixes(name).any(|candidate| self.is_target(|target| target.cmp(candidate)))
+                    || reference::official_short(name).is_some_and(|image| {
+                        // `docker.io/<image>`, compared without putting it together.
+                        let short = || reference::DOCKER_HUB.bytes().chain(*b"/").chain(image.bytes());
+                        self.is_target(|target| target.bytes().cmp(short()))
                     })
             }
         }
+    }
+
+    /// Whether some mapping target compares equal under `compare` (a search of the sorted targets).
+    fn is_target(&self, compare: impl Fn(&str) -> std::cmp::Ordering) -> bool {
+        self.by_target.binary_search_by(|&i| compare(self.mappings[i].to.target.as_str())).is_ok()
     }
 
     fn longest_mapping(&self, name: &str) -> Option<&Mapping> {
