@@ -18,6 +18,8 @@ const IMAGES: usize = 24;
 const BASES: usize = 3;
 const BASE_SIZE: usize = 24 << 20;
 const OWN_SIZE: usize = 3 << 20;
+/// First copies by each copier, taking turns.
+const ROUNDS: usize = 3;
 
 fn main() {
     let upstream = TestRegistry::start("bench-upstream");
@@ -32,7 +34,7 @@ fn main() {
     let total = BASES * BASE_SIZE + IMAGES * 2 * OWN_SIZE;
     println!("{IMAGES} images, {} MiB in {} distinct blobs", total >> 20, BASES + 2 * IMAGES + IMAGES);
 
-    let (skopeo, synced) = (TestRegistry::start("bench-skopeo"), TestRegistry::start("bench-sync"));
+    let synced = TestRegistry::start("bench-sync");
     let dir = Scratch::new("bench-seed");
     let list = dir.path().join("images.txt");
     std::fs::write(&list, images.iter().map(|image| format!("{image}\n")).collect::<String>()).unwrap();
@@ -53,23 +55,34 @@ fn main() {
             ])
             .args(["--plain-http", &upstream.host, "--plain-http", &mirror.host]))
     };
-    let seeded = TestRegistry::start("bench-seed");
-    let (first, seed_cpu) = costs(&[&upstream, &seeded], || seed(&seeded, "4"));
-    let again = seed(&seeded, "4");
-    let serial = seed(&TestRegistry::start("bench-seed-1"), "1");
-    let wide = seed(&TestRegistry::start("bench-seed-8"), "8");
-    let (copy, skopeo_cpu) = costs(&[&upstream, &skopeo], || {
+    // The machine's pace drifts between runs by more than a round lasts:
+    // seed and skopeo take turns, each into an empty registry, and the
+    // medians are compared.
+    let skopeo_each = |mirror: &TestRegistry| {
         time(|| {
             for image in &images {
                 let path = image.split_once('/').unwrap().1;
                 run(skopeo_command("copy").args([
                     "--all",
                     &format!("docker://{image}"),
-                    &format!("docker://{}/{path}", skopeo.host),
+                    &format!("docker://{}/{path}", mirror.host),
                 ]));
             }
         })
-    });
+    };
+    let mut seeds = Vec::new();
+    let mut skopeos = Vec::new();
+    let mut seeded = Vec::new();
+    for round in 0..ROUNDS {
+        let mirror = TestRegistry::start(&format!("bench-seed-{round}"));
+        seeds.push(costs(&[&upstream, &mirror], || seed(&mirror, "4")));
+        seeded.push(mirror);
+        let mirror = TestRegistry::start(&format!("bench-skopeo-{round}"));
+        skopeos.push(costs(&[&upstream, &mirror], || skopeo_each(&mirror)));
+    }
+    let again = seed(&seeded[0], "4");
+    let serial = seed(&TestRegistry::start("bench-seed-jobs-1"), "1");
+    let wide = seed(&TestRegistry::start("bench-seed-jobs-8"), "8");
     // skopeo sync reads the whole set from one YAML file, registry by registry.
     let repositories: String = images
         .iter()
@@ -79,11 +92,13 @@ fn main() {
     std::fs::write(&yaml, format!("{}:\n  tls-verify: false\n  images:\n{repositories}", upstream.host)).unwrap();
     let sync =
         run(skopeo_command("sync").args(["--all", "--src", "yaml", "--dest", "docker"]).arg(&yaml).arg(&synced.host));
-    println!("seed, first copy        {:>8.2} s", secs(first));
+    let (first, seed_cpu) = median(&seeds);
+    let (copy, skopeo_cpu) = median(&skopeos);
+    println!("seed, first copy        {:>8.2} s  (rounds: {})", secs(first), rounds(&seeds));
     println!("seed, the same plan     {:>8.2} s", secs(again));
     println!("seed --jobs 1           {:>8.2} s", secs(serial));
     println!("seed --jobs 8           {:>8.2} s", secs(wide));
-    println!("skopeo copy --all, each {:>8.2} s", secs(copy));
+    println!("skopeo copy --all, each {:>8.2} s  (rounds: {})", secs(copy), rounds(&skopeos));
     println!("skopeo sync (yaml)      {:>8.2} s", secs(sync));
     // A copy takes at least its CPU time over the cores: the registries'
     // share is the same under any client, the client's own is what differs.
@@ -91,7 +106,7 @@ fn main() {
     for (copier, (registries, client)) in [("seed, first copy", seed_cpu), ("skopeo copy", skopeo_cpu)] {
         let floor = (registries + client) / cores as u32;
         println!(
-            "CPU time, {copier}: registries {:.2} s, client {:.2} s; no less than {:.2} s on {cores} cores",
+            "CPU time, {copier} (its median round): registries {:.2} s, client {:.2} s; no less than {:.2} s on {cores} cores",
             secs(registries),
             secs(client),
             secs(floor)
@@ -104,8 +119,22 @@ fn main() {
     );
 }
 
+/// A wall time and CPU time per round.
+type Round = (Duration, (Duration, Duration));
+
+/// The round of median wall time.
+fn median(rounds: &[Round]) -> Round {
+    let mut sorted = rounds.to_vec();
+    sorted.sort_by_key(|(wall, _)| *wall);
+    sorted[sorted.len() / 2]
+}
+
+fn rounds(rounds: &[Round]) -> String {
+    rounds.iter().map(|(wall, _)| format!("{:.2}", secs(*wall))).collect::<Vec<_>>().join(", ")
+}
+
 /// `work`'s wall time, and the CPU time it cost `registries` and the commands it ran.
-fn costs(registries: &[&TestRegistry], work: impl FnOnce() -> Duration) -> (Duration, (Duration, Duration)) {
+fn costs(registries: &[&TestRegistry], work: impl FnOnce() -> Duration) -> Round {
     let cpu = || registries.iter().map(|registry| registry.cpu_time()).sum::<Duration>();
     let (registries_before, clients_before) = (cpu(), waited_children_cpu_time());
     let wall = work();

@@ -140,6 +140,20 @@ fn a_layer_shared_by_several_images_is_sent_once_and_mounted_elsewhere() {
 }
 
 #[test]
+fn a_mirror_asking_no_credential_is_asked_v2_only_to_log_in_and_before_manifest_reads() {
+    let setup = Setup::new("open");
+    let out = setup.seed(&["--jobs", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(setup.mirror.logged("PUT /v2/mirror/apps/pinned/manifests/2"));
+    // oci-client asks `/v2/` before each request carrying a credential it
+    // holds no token for: the manifest reads. Blobs and pushes go without.
+    let requests = setup.mirror.requests();
+    let asked = requests.iter().filter(|r| *r == "GET /v2/").count();
+    let manifest_reads = requests.iter().filter(|r| r.starts_with("GET /v2/") && r.contains("/manifests/")).count();
+    assert_eq!(asked, 1 + manifest_reads, "{requests:#?}");
+}
+
+#[test]
 fn check_names_each_destination_missing_and_exits_3() {
     let setup = Setup::new("check");
     let out = setup.seed(&["--check"]);

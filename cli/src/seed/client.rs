@@ -55,13 +55,25 @@ pub type BlobStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io:
 #[derive(Clone)]
 pub struct Registries {
     client: Client,
+    /// Holds no credential, so it never asks `/v2/` before a request: what
+    /// the repositories that want none are spoken to with (see [`Login`]).
+    open: Client,
     credentials: Arc<AuthFiles>,
     authorized: Arc<Mutex<Logins>>,
 }
 
-/// The repositories logged in to, as `(registry, repository, to push)`, and
-/// where their credential was found.
-type Logins = HashMap<(String, String, bool), String>;
+/// The repositories logged in to, as `(registry, repository, to push)`.
+type Logins = HashMap<(String, String, bool), Login>;
+
+#[derive(Clone)]
+struct Login {
+    /// Where the credential was found.
+    origin: String,
+    /// Anonymous, and the registry gave no token: oci-client, holding a
+    /// credential but no token for a registry, asks `/v2/` again before
+    /// each request, which costs a registry as much as the request itself.
+    open: bool,
+}
 
 impl Registries {
     pub fn new(options: &Options) -> Result<Self> {
@@ -75,10 +87,18 @@ impl Registries {
         };
         // Pushes go as one PUT per blob: a stream of known size needs no
         // chunking, and docker-registry answers each PATCH with a round trip.
-        let config =
-            ClientConfig { protocol, extra_root_certificates, use_monolithic_push: true, ..Default::default() };
-        let client = Client::try_from(config).context("cannot set up the registry client")?;
-        Ok(Self { client, credentials: Arc::new(options.credentials.clone()), authorized: Arc::default() })
+        let client = || {
+            let (protocol, extra_root_certificates) = (protocol.clone(), extra_root_certificates.clone());
+            let config =
+                ClientConfig { protocol, extra_root_certificates, use_monolithic_push: true, ..Default::default() };
+            Client::try_from(config).context("cannot set up the registry client")
+        };
+        Ok(Self {
+            client: client()?,
+            open: client()?,
+            credentials: Arc::new(options.credentials.clone()),
+            authorized: Arc::default(),
+        })
     }
 
     /// Logs in to `reference`'s repository with its own credential, to pull
@@ -96,22 +116,54 @@ impl Registries {
             .credentials
             .credential(&key.0, &key.1)
             .map_err(|e| OciDistributionError::GenericError(Some(format!("{e:#}"))))?;
-        let operations: &[RegistryOperation] =
-            if push { &[RegistryOperation::Pull, RegistryOperation::Push] } else { &[RegistryOperation::Pull] };
-        for operation in operations {
-            self.client.auth(reference, &auth, *operation).await?;
-        }
-        self.authorized().insert(key, origin);
+        // `/v2/` answers alike for every repository and operation: where it
+        // asked nothing of no credential once, it asks nothing again.
+        let anonymous = auth == RegistryAuth::Anonymous;
+        let open = match anonymous && self.authorized().iter().any(|((at, ..), login)| *at == key.0 && login.open) {
+            true => true,
+            false => self.log_in(reference, &auth, push).await?,
+        };
+        self.authorized().insert(key, Login { origin, open });
         Ok(())
+    }
+
+    /// Asks for the tokens `auth` gets at `reference`'s repository; whether
+    /// it is anonymous and the registry gave none (an open registry, or one
+    /// whose every request will be refused).
+    async fn log_in(
+        &self,
+        reference: &Reference,
+        auth: &RegistryAuth,
+        push: bool,
+    ) -> Result<bool, OciDistributionError> {
+        let token = self.client.auth(reference, auth, RegistryOperation::Pull).await?;
+        let open = *auth == RegistryAuth::Anonymous && token.is_none();
+        if push && !open {
+            self.client.auth(reference, auth, RegistryOperation::Push).await?;
+        }
+        Ok(open)
     }
 
     /// Where the credential sent to `reference`'s repository came from, once logged in there.
     pub fn login(&self, reference: &Reference) -> Option<String> {
+        self.logged_in(reference).map(|login| login.origin)
+    }
+
+    fn logged_in(&self, reference: &Reference) -> Option<Login> {
         let (registry, repository) = (reference.resolve_registry(), reference.repository());
         let authorized = self.authorized();
         [true, false]
             .iter()
             .find_map(|push| authorized.get(&(registry.to_owned(), repository.to_owned(), *push)).cloned())
+    }
+
+    /// The client for requests that take no credential of their own (blobs,
+    /// manifest pushes) to `reference`'s repository.
+    fn client(&self, reference: &Reference) -> &Client {
+        match self.logged_in(reference) {
+            Some(Login { open: true, .. }) => &self.open,
+            _ => &self.client,
+        }
     }
 
     fn authorized(&self) -> std::sync::MutexGuard<'_, Logins> {
@@ -132,8 +184,10 @@ impl Registries {
 
     /// The digest `reference` resolves to, or `None` when the registry has no such manifest.
     pub async fn digest(&self, reference: &Reference) -> Result<Option<String>, OciDistributionError> {
-        match self.client.fetch_manifest_digest(reference, &RegistryAuth::Anonymous).await {
-            Ok(digest) => Ok(Some(digest)),
+        // A GET, not oci-client's HEAD: a HEAD without a digest in its
+        // answer, as for an absent manifest, is followed by a GET anyway.
+        match self.client.pull_manifest_raw(reference, &RegistryAuth::Anonymous, &MANIFESTS).await {
+            Ok((_, digest)) => Ok(Some(digest)),
             Err(e) if absent(&e) => Ok(None),
             Err(e) => Err(e),
         }
@@ -144,11 +198,11 @@ impl Registries {
             .media_type
             .parse()
             .map_err(|_| OciDistributionError::UnsupportedMediaTypeError(manifest.media_type.clone()))?;
-        self.client.push_manifest_raw(reference, manifest.bytes.clone(), content_type).await.map(drop)
+        self.client(reference).push_manifest_raw(reference, manifest.bytes.clone(), content_type).await.map(drop)
     }
 
     pub async fn has_blob(&self, repository: &Reference, digest: &str) -> Result<bool, OciDistributionError> {
-        self.client.blob_exists(repository, digest).await
+        self.client(repository).blob_exists(repository, digest).await
     }
 
     /// Links `digest` from `from` into `repository`, both on one registry;
@@ -164,7 +218,7 @@ impl Registries {
         from: &Reference,
         digest: &str,
     ) -> Result<bool, OciDistributionError> {
-        match self.client.mount_blob(repository, from, digest).await {
+        match self.client(repository).mount_blob(repository, from, digest).await {
             Ok(()) => Ok(true),
             Err(OciDistributionError::SpecViolationError(_)) => Ok(false),
             Err(e) => Err(e),
@@ -180,7 +234,7 @@ impl Registries {
         size: i64,
     ) -> Result<BlobStream, OciDistributionError> {
         let descriptor = oci_client::manifest::OciDescriptor { digest: digest.to_owned(), size, ..Default::default() };
-        let sized = self.client.pull_blob_stream(repository, &descriptor).await?;
+        let sized = self.client(repository).pull_blob_stream(repository, &descriptor).await?;
         Ok(Box::pin(sized.stream))
     }
 
@@ -194,7 +248,7 @@ impl Registries {
         size: u64,
     ) -> Result<(), OciDistributionError> {
         let stream = stream.map_err(OciDistributionError::IoError);
-        self.client.push_blob_stream(repository, stream, digest, Some(size)).await.map(drop)
+        self.client(repository).push_blob_stream(repository, stream, digest, Some(size)).await.map(drop)
     }
 }
 
