@@ -65,7 +65,6 @@ pub struct Registries {
 /// The repositories logged in to, as `(registry, repository, to push)`.
 type Logins = HashMap<(String, String, bool), Login>;
 
-#[derive(Clone)]
 struct Login {
     /// Where the credential was found.
     origin: String,
@@ -119,10 +118,8 @@ impl Registries {
         // `/v2/` answers alike for every repository and operation: where it
         // asked nothing of no credential once, it asks nothing again.
         let anonymous = auth == RegistryAuth::Anonymous;
-        let open = match anonymous && self.authorized().iter().any(|((at, ..), login)| *at == key.0 && login.open) {
-            true => true,
-            false => self.log_in(reference, &auth, push).await?,
-        };
+        let known_open = self.authorized().iter().any(|((at, ..), login)| *at == key.0 && login.open);
+        let open = if anonymous && known_open { true } else { self.log_in(reference, &auth, push).await? };
         self.authorized().insert(key, Login { origin, open });
         Ok(())
     }
@@ -146,22 +143,23 @@ impl Registries {
 
     /// Where the credential sent to `reference`'s repository came from, once logged in there.
     pub fn login(&self, reference: &Reference) -> Option<String> {
-        self.logged_in(reference).map(|login| login.origin)
+        self.logged_in(reference, |login| login.origin.clone())
     }
 
-    fn logged_in(&self, reference: &Reference) -> Option<Login> {
+    /// What `read` takes from the login to `reference`'s repository, to push or else to pull.
+    fn logged_in<T>(&self, reference: &Reference, read: impl Fn(&Login) -> T) -> Option<T> {
         let (registry, repository) = (reference.resolve_registry(), reference.repository());
         let authorized = self.authorized();
         [true, false]
             .iter()
-            .find_map(|push| authorized.get(&(registry.to_owned(), repository.to_owned(), *push)).cloned())
+            .find_map(|push| authorized.get(&(registry.to_owned(), repository.to_owned(), *push)).map(&read))
     }
 
     /// The client for requests that take no credential of their own (blobs,
     /// manifest pushes) to `reference`'s repository.
     fn client(&self, reference: &Reference) -> &Client {
-        match self.logged_in(reference) {
-            Some(Login { open: true, .. }) => &self.open,
+        match self.logged_in(reference, |login| login.open) {
+            Some(true) => &self.open,
             _ => &self.client,
         }
     }
